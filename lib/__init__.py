@@ -1,0 +1,1 @@
+"""Plain-Python core of the dashboard: no Streamlit import anywhere under lib/."""

@@ -1,0 +1,258 @@
+"""The consent flow and the token lifecycle, on top of the store and the OAuth steps.
+
+A redirect back from Atlassian opens a new Streamlit session, so everything the
+callback needs (which app, which scopes, which redirect URI) is stored with the
+state before the browser leaves.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+from lib import oauth
+from lib.atlassian import Endpoints, authorization_server
+from lib.errors import (
+    DashboardError,
+    InvalidInput,
+    NotConnected,
+    StateError,
+    StateMismatch,
+    TokenRequestFailed,
+)
+from lib.http import BearerAuth, create_session
+from lib.scopes import validate_scope_names
+from lib.store import AppRecord, ConnectionRecord, PendingState, Store, hash_state
+
+logger = logging.getLogger(__name__)
+
+CONSENT_LIFETIME = 600  # seconds a started consent stays valid
+REFRESH_LEEWAY = 60  # refresh when the access token expires within this many seconds
+NEEDS_CONSENT = "needs_consent"
+
+SessionFactory = Callable[..., requests.Session]
+
+_refresh_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ConsentStart:
+    """A started consent: the URL to open and the state it carries."""
+
+    url: str
+    state: str = field(repr=False)
+    expires_at: float
+
+    @property
+    def state_hash(self) -> str:
+        return hash_state(self.state)
+
+
+def endpoints_for(app: AppRecord) -> Endpoints:
+    return Endpoints(auth_base=app.auth_base, api_base=app.api_base)
+
+
+def begin_consent(
+    store: Store,
+    app: AppRecord,
+    scopes,
+) -> ConsentStart:
+    """Record a new state for the app and scopes, and build the authorize URL."""
+    scopes = validate_scope_names(scopes)
+    state = oauth.generate_state()
+    pending = store.add_pending_state(
+        state,
+        app_id=app.id,
+        scopes=scopes,
+        redirect_uri=app.redirect_uri,
+        lifetime=CONSENT_LIFETIME,
+    )
+    url = oauth.create_authorization_url(
+        authorization_server(endpoints_for(app)),
+        client_id=app.client_id,
+        redirect_uri=app.redirect_uri,
+        scopes=scopes,
+        state=state,
+    )
+    logger.info("Started consent for app %s with %d scopes", app.id, len(scopes))
+    return ConsentStart(url=url, state=state, expires_at=pending.expires_at)
+
+
+def complete_consent(
+    store: Store,
+    callback: oauth.CallbackParams,
+    *,
+    expected_state: str | None = None,
+    session_factory: SessionFactory = create_session,
+) -> ConnectionRecord:
+    """Check the callback's state, exchange its code once, and store the tokens.
+
+    `expected_state` is the state of the consent this browser tab started; a
+    pasted address must carry that same state, and a bare pasted code uses it.
+    """
+    state = callback.state or expected_state
+    if not state:
+        raise InvalidInput(
+            "callback",
+            "The pasted text has a code but no state, and this tab started no "
+            "consent to match it with.",
+            hint="Paste the whole address (it contains state=…), or start the "
+            "consent from the Consent page of this tab first.",
+        )
+    if expected_state is not None and not hmac.compare_digest(
+        state.encode(), expected_state.encode()
+    ):
+        raise StateMismatch(
+            "The pasted address belongs to a different consent than the one this "
+            "tab started.",
+            hint="Paste the address from the consent you opened from this page, or "
+            "start the consent again.",
+        )
+
+    if callback.error:
+        _close_failed_consent(store, state, callback)
+        oauth.raise_for_callback_error(callback)
+
+    pending = store.consume_state(state)
+    try:
+        connection = _exchange_code(store, pending, callback.code, session_factory)
+    except DashboardError as exc:
+        store.record_state_outcome(pending.state_hash, error=exc.message)
+        raise
+    store.record_state_outcome(pending.state_hash, connection_id=connection.id)
+    return connection
+
+
+def _close_failed_consent(
+    store: Store, state: str, callback: oauth.CallbackParams
+) -> None:
+    """Use up the state of a refused consent so it cannot be replayed."""
+    try:
+        pending = store.consume_state(state)
+    except StateError:
+        return
+    store.record_state_outcome(
+        pending.state_hash, error=callback.error_description or callback.error
+    )
+
+
+def _exchange_code(
+    store: Store,
+    pending: PendingState,
+    code: str | None,
+    session_factory: SessionFactory,
+) -> ConnectionRecord:
+    app = store.get_app(pending.app_id)
+    if app is None:
+        raise NotConnected(
+            "The app this consent was started for is no longer stored.",
+            hint="Save the credentials again and start a new consent.",
+        )
+    session = session_factory()
+    tokens = oauth.fetch_token(
+        session,
+        authorization_server(endpoints_for(app)),
+        client_id=app.client_id,
+        client_secret=store.client_secret(app.id),
+        code=code or "",
+        redirect_uri=pending.redirect_uri,
+    )
+    store.set_active_app(app.id)
+    connection = store.save_connection(
+        app_id=app.id, tokens=tokens, requested_scopes=pending.scopes
+    )
+    logger.info(
+        "Connected app %s as connection %s (refresh token: %s)",
+        app.id,
+        connection.id,
+        "yes" if connection.has_refresh_token else "no",
+    )
+    return connection
+
+
+def refresh_connection(
+    store: Store,
+    connection_id: int,
+    *,
+    if_access_token_is: str | None = None,
+    session_factory: SessionFactory = create_session,
+) -> ConnectionRecord:
+    """Refresh a connection's tokens and store the rotated refresh token.
+
+    With `if_access_token_is`, the refresh is skipped when another caller in this
+    process already replaced that access token.
+    """
+    with _refresh_lock:
+        connection = _require_connection(store, connection_id)
+        tokens = store.tokens(connection_id)
+        if if_access_token_is is not None and tokens.access_token != if_access_token_is:
+            return connection
+        if not tokens.refresh_token:
+            raise NotConnected(
+                "This connection has no refresh token because offline_access was "
+                "not requested.",
+                hint="Tick offline_access on the Scopes page and consent again.",
+            )
+
+        app = store.get_app(connection.app_id)
+        try:
+            new_tokens = oauth.refresh_token(
+                session_factory(),
+                authorization_server(endpoints_for(app)),
+                client_id=app.client_id,
+                client_secret=store.client_secret(app.id),
+                refresh_token=tokens.refresh_token,
+            )
+        except TokenRequestFailed as exc:
+            if exc.error == "invalid_grant":
+                store.set_connection_status(connection_id, NEEDS_CONSENT)
+            raise
+        logger.info("Refreshed connection %s", connection_id)
+        return store.update_tokens(connection_id, new_tokens)
+
+
+def _require_connection(store: Store, connection_id: int) -> ConnectionRecord:
+    connection = store.get_connection(connection_id)
+    if connection is None:
+        raise NotConnected(f"Connection {connection_id} is not stored.")
+    return connection
+
+
+def authorized_session(
+    store: Store,
+    connection: ConnectionRecord,
+    *,
+    session_factory: SessionFactory = create_session,
+    clock: Callable[[], float] = time.time,
+) -> tuple[requests.Session, Endpoints]:
+    """Return a session carrying the connection's access token, refreshed first
+    when it expires within REFRESH_LEEWAY seconds, and the endpoints to call."""
+    app = store.get_app(connection.app_id)
+    if app is None:
+        raise NotConnected("The app of this connection is no longer stored.")
+    tokens = store.tokens(connection.id)
+
+    if tokens.expires_within(REFRESH_LEEWAY, clock()):
+        if not tokens.refresh_token:
+            raise NotConnected(
+                "The access token has expired and there is no refresh token, "
+                "because offline_access was not requested.",
+                hint="Consent again; tick offline_access to stay connected.",
+            )
+        refresh_connection(
+            store,
+            connection.id,
+            if_access_token_is=tokens.access_token,
+            session_factory=session_factory,
+        )
+        tokens = store.tokens(connection.id)
+
+    endpoints = endpoints_for(app)
+    auth = BearerAuth(tokens.access_token, endpoints.api_hosts)
+    return session_factory(auth=auth), endpoints

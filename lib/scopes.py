@@ -1,0 +1,400 @@
+"""The OAuth 2.0 (3LO) scope catalogue, presets, and the scopes each endpoint needs.
+
+Scope names and which endpoint needs which scope follow Atlassian's published scope
+pages and OpenAPI specs (Jira platform REST v3, Confluence REST v2). The descriptions
+are this project's own summaries of what each scope allows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lib.errors import InvalidInput
+
+OFFLINE_ACCESS = "offline_access"
+READ_ME = "read:me"
+
+JIRA_CLASSIC = "Jira (classic scopes)"
+CONFLUENCE_CLASSIC = "Confluence (classic scopes)"
+CONFLUENCE_GRANULAR = "Confluence (granular scopes)"
+IDENTITY = "Identity and refresh"
+
+GROUPS = (JIRA_CLASSIC, CONFLUENCE_CLASSIC, CONFLUENCE_GRANULAR, IDENTITY)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One OAuth scope as the developer console lists it."""
+
+    name: str
+    group: str
+    summary: str
+    description: str
+
+    @property
+    def product(self) -> str:
+        """Return "jira", "confluence" or "identity", the product the scope is for."""
+        if self.group == JIRA_CLASSIC:
+            return "jira"
+        if self.group in (CONFLUENCE_CLASSIC, CONFLUENCE_GRANULAR):
+            return "confluence"
+        return "identity"
+
+
+CATALOGUE: tuple[Scope, ...] = (
+    Scope(
+        "read:jira-work",
+        JIRA_CLASSIC,
+        "Read Jira projects and issues",
+        "Read projects and issues with their comments, attachments and worklogs, "
+        "and run JQL searches.",
+    ),
+    Scope(
+        "write:jira-work",
+        JIRA_CLASSIC,
+        "Create and change issues",
+        "Create, edit and delete issues, and add comments and worklogs.",
+    ),
+    Scope(
+        "manage:jira-project",
+        JIRA_CLASSIC,
+        "Manage project settings",
+        "Change project settings and add project items such as versions and "
+        "components.",
+    ),
+    Scope(
+        "manage:jira-configuration",
+        JIRA_CLASSIC,
+        "Manage global Jira settings",
+        "Change site-wide settings that need the Jira administrator permission, "
+        "such as custom fields and issue link types.",
+    ),
+    Scope(
+        "read:jira-user",
+        JIRA_CLASSIC,
+        "Read Jira user profiles",
+        "Read the user details you can see in Jira: names, email addresses and "
+        "avatars. The dashboard's identity check (/rest/api/3/myself) needs it.",
+    ),
+    Scope(
+        "manage:jira-webhook",
+        JIRA_CLASSIC,
+        "Manage Jira webhooks",
+        "Register, list and remove dynamic webhooks.",
+    ),
+    Scope(
+        "manage:jira-data-provider",
+        JIRA_CLASSIC,
+        "Jira data provider",
+        "Part of the Jira set that the developer console generates. Atlassian "
+        "publishes no description for it.",
+    ),
+    Scope(
+        "read:confluence-space.summary",
+        CONFLUENCE_CLASSIC,
+        "Read space summaries",
+        "Read basic space details. The v1 space list (/wiki/rest/api/space) "
+        "accepts it.",
+    ),
+    Scope(
+        "read:confluence-content.summary",
+        CONFLUENCE_CLASSIC,
+        "Read content summaries",
+        "Read pages and blog posts without their expansions.",
+    ),
+    Scope(
+        "read:confluence-content.all",
+        CONFLUENCE_CLASSIC,
+        "Read all content",
+        "Read all content, bodies included, with expansions.",
+    ),
+    Scope(
+        "read:confluence-content.permission",
+        CONFLUENCE_CLASSIC,
+        "Read content permissions",
+        "Check who may see or edit a piece of content.",
+    ),
+    Scope(
+        "read:confluence-props",
+        CONFLUENCE_CLASSIC,
+        "Read content properties",
+        "Read properties stored on content.",
+    ),
+    Scope(
+        "write:confluence-props",
+        CONFLUENCE_CLASSIC,
+        "Write content properties",
+        "Create and change properties stored on content.",
+    ),
+    Scope(
+        "write:confluence-content",
+        CONFLUENCE_CLASSIC,
+        "Write content",
+        "Create pages, blog posts, comments and questions.",
+    ),
+    Scope(
+        "write:confluence-space",
+        CONFLUENCE_CLASSIC,
+        "Manage spaces",
+        "Create, change and delete spaces.",
+    ),
+    Scope(
+        "write:confluence-file",
+        CONFLUENCE_CLASSIC,
+        "Upload attachments",
+        "Upload files as attachments.",
+    ),
+    Scope(
+        "readonly:content.attachment:confluence",
+        CONFLUENCE_CLASSIC,
+        "Download attachments",
+        "Download attachment files.",
+    ),
+    Scope(
+        "search:confluence",
+        CONFLUENCE_CLASSIC,
+        "Search Confluence",
+        "Run CQL searches.",
+    ),
+    Scope(
+        "read:confluence-user",
+        CONFLUENCE_CLASSIC,
+        "Read Confluence user profiles",
+        "Read the user details you can see in Confluence.",
+    ),
+    Scope(
+        "read:confluence-groups",
+        CONFLUENCE_CLASSIC,
+        "Read groups",
+        "List user groups.",
+    ),
+    Scope(
+        "write:confluence-groups",
+        CONFLUENCE_CLASSIC,
+        "Manage groups",
+        "Create and change user groups.",
+    ),
+    Scope(
+        "manage:confluence-configuration",
+        CONFLUENCE_CLASSIC,
+        "Manage global Confluence settings",
+        "Change site-wide Confluence settings.",
+    ),
+    Scope(
+        "read:space:confluence",
+        CONFLUENCE_GRANULAR,
+        "Read spaces (REST v2)",
+        "Read spaces and their properties. The v2 space list "
+        "(/wiki/api/v2/spaces) accepts only this scope, not the classic ones.",
+    ),
+    Scope(
+        "read:page:confluence",
+        CONFLUENCE_GRANULAR,
+        "Read pages (REST v2)",
+        "Read pages and blog posts with their properties through REST v2.",
+    ),
+    Scope(
+        "read:content-details:confluence",
+        CONFLUENCE_GRANULAR,
+        "Read content details",
+        "Read content details. The v1 space list accepts it as its granular scope.",
+    ),
+    Scope(
+        READ_ME,
+        IDENTITY,
+        "Read your Atlassian profile",
+        "Read the name and account of the person who consented (GET /me). The app "
+        "also needs the User Identity API added in the developer console.",
+    ),
+    Scope(
+        OFFLINE_ACCESS,
+        IDENTITY,
+        "Stay connected (refresh token)",
+        "Return a refresh token with the access token. Access tokens expire after "
+        "an hour, so without it you must consent again every hour. It is not a "
+        "console setting: it is only requested in the authorize URL.",
+    ),
+)
+
+BY_NAME: dict[str, Scope] = {scope.name: scope for scope in CATALOGUE}
+
+PRESETS: dict[str, tuple[str, ...]] = {
+    "Browse only": (
+        "read:jira-work",
+        "read:jira-user",
+        "read:space:confluence",
+        "read:page:confluence",
+        READ_ME,
+        OFFLINE_ACCESS,
+    ),
+    # The Jira classic set that the developer console's authorization URL
+    # generator produces.
+    "Jira (console set)": (
+        "read:jira-work",
+        "write:jira-work",
+        "manage:jira-project",
+        "manage:jira-configuration",
+        "read:jira-user",
+        "manage:jira-webhook",
+        "manage:jira-data-provider",
+        OFFLINE_ACCESS,
+    ),
+    # The 15 Confluence classic scopes of the console's generator.
+    "Confluence (console set)": (
+        "write:confluence-content",
+        "read:confluence-space.summary",
+        "write:confluence-space",
+        "write:confluence-file",
+        "read:confluence-props",
+        "write:confluence-props",
+        "manage:confluence-configuration",
+        "read:confluence-content.all",
+        "read:confluence-content.summary",
+        "search:confluence",
+        "read:confluence-content.permission",
+        "read:confluence-user",
+        "read:confluence-groups",
+        "write:confluence-groups",
+        "readonly:content.attachment:confluence",
+        OFFLINE_ACCESS,
+    ),
+}
+
+DEFAULT_SELECTION: tuple[str, ...] = PRESETS["Browse only"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The scopes an endpoint accepts: all classic ones, or all granular ones."""
+
+    classic: frozenset[str] = frozenset()
+    granular: frozenset[str] = frozenset()
+
+    def is_met_by(self, granted: frozenset[str] | set[str]) -> bool:
+        """Return whether the granted scopes satisfy one of the two sets."""
+        if not self.classic and not self.granular:
+            return True
+        if self.classic and self.classic <= granted:
+            return True
+        return bool(self.granular) and self.granular <= granted
+
+    def describe(self) -> str:
+        """Return the requirement as text, such as "read:jira-work" or "a or b"."""
+        options = [" + ".join(sorted(s)) for s in (self.classic, self.granular) if s]
+        return " or ".join(options) if options else "no scope"
+
+
+def _requirement(classic=(), granular=()) -> Requirement:
+    return Requirement(frozenset(classic), frozenset(granular))
+
+
+# Endpoint keys are the path templates under each product's API base, or under the
+# gateway for the identity calls.
+ENDPOINT_SCOPES: dict[str, Requirement] = {
+    "/oauth/token/accessible-resources": _requirement(),
+    "/me": _requirement(classic=[READ_ME]),
+    "/rest/api/3/project/search": _requirement(
+        classic=["read:jira-work"],
+        granular=[
+            "read:issue-type:jira",
+            "read:project:jira",
+            "read:project.property:jira",
+            "read:user:jira",
+            "read:application-role:jira",
+            "read:avatar:jira",
+            "read:group:jira",
+            "read:issue-type-hierarchy:jira",
+            "read:project-category:jira",
+            "read:project-version:jira",
+            "read:project.component:jira",
+        ],
+    ),
+    "/rest/api/3/myself": _requirement(
+        classic=["read:jira-user"],
+        granular=[
+            "read:application-role:jira",
+            "read:group:jira",
+            "read:user:jira",
+            "read:avatar:jira",
+        ],
+    ),
+    "/wiki/api/v2/spaces": _requirement(granular=["read:space:confluence"]),
+    "/wiki/api/v2/spaces/{id}/pages": _requirement(granular=["read:page:confluence"]),
+    "/wiki/api/v2/pages/{id}": _requirement(granular=["read:page:confluence"]),
+    "/wiki/rest/api/space": _requirement(
+        classic=["read:confluence-space.summary"],
+        granular=["read:content-details:confluence"],
+    ),
+}
+
+
+def normalize_scopes(names) -> tuple[str, ...]:
+    """Strip scope names and drop blanks and duplicates, keeping first-seen order."""
+    seen: dict[str, None] = {}
+    for name in names:
+        name = name.strip()
+        if name:
+            seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def scope_string(names) -> str:
+    """Join scopes with single spaces, as the authorize URL's `scope` takes them."""
+    return " ".join(normalize_scopes(names))
+
+
+def parse_scope_string(text: str | None) -> tuple[str, ...]:
+    """Split a space-separated `scope` value from a token response."""
+    return normalize_scopes((text or "").split())
+
+
+_SCOPE_NAME = re.compile(r"[a-z]+:[a-z0-9_.:-]+")
+
+
+def validate_scope_names(names) -> tuple[str, ...]:
+    """Return the normalized names, or raise InvalidInput for anything that is not
+    a scope name, naming commas and plus signs used as separators."""
+    scopes = normalize_scopes(names)
+    if not scopes:
+        raise InvalidInput(
+            "scopes",
+            "No scope is selected.",
+            hint="Tick at least one scope on the Scopes page.",
+        )
+    for name in scopes:
+        if name == OFFLINE_ACCESS or _SCOPE_NAME.fullmatch(name):
+            continue
+        if "," in name or "+" in name:
+            raise InvalidInput(
+                "scopes",
+                f"{name!r} joins several scopes with commas or plus signs.",
+                hint="Scopes are separated by spaces; pick them one by one.",
+            )
+        raise InvalidInput(
+            "scopes",
+            f"{name!r} is not a scope name.",
+            hint="Scope names look like read:jira-work; pick them on the Scopes page.",
+        )
+    return scopes
+
+
+def unknown_scopes(names) -> tuple[str, ...]:
+    """Return the names that are not in the catalogue."""
+    return tuple(name for name in normalize_scopes(names) if name not in BY_NAME)
+
+
+def scopes_in_group(group: str) -> tuple[Scope, ...]:
+    """Return the catalogue entries of one group, in catalogue order."""
+    return tuple(scope for scope in CATALOGUE if scope.group == group)
+
+
+def product_of(name: str) -> str | None:
+    """Return the product a scope name belongs to, judged by its name when unknown."""
+    if name in BY_NAME:
+        return BY_NAME[name].product
+    if name.endswith(":jira") or "jira-" in name:
+        return "jira"
+    if name.endswith(":confluence") or "confluence-" in name:
+        return "confluence"
+    return None

@@ -1,0 +1,598 @@
+"""The one module that touches SQLite: OAuth apps, pending consents and connections.
+
+Secrets (client secret, access and refresh tokens) pass through the Vault before they
+reach a row, and records returned from here never carry them: callers ask for a
+secret by id when they are about to use it. Every statement takes parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import sqlite_utils
+
+from lib import settings
+from lib.errors import (
+    StateExpired,
+    StateReplayed,
+    StateUnknown,
+    StorageError,
+)
+from lib.oauth import TokenSet
+from lib.vault import Vault, load_key
+
+logger = logging.getLogger(__name__)
+
+PRACTICE = "practice"
+ATLASSIAN = "atlassian"
+
+ACTIVE_APP_KEY = "active_app_id"
+ACTIVE_CONNECTION_KEY = "active_connection_id"
+SELECTED_SCOPES_KEY = "selected_scopes"
+
+# How long a finished consent's outcome stays readable by the tab that started it.
+STATE_RECORD_RETENTION = 24 * 3600
+
+
+@dataclass(frozen=True)
+class AppRecord:
+    """An OAuth 2.0 (3LO) app's settings; the client secret stays in the store."""
+
+    id: int
+    environment: str
+    client_id: str
+    redirect_uri: str
+    auth_base: str
+    api_base: str
+    has_secret: bool
+    updated_at: float
+
+    @property
+    def is_practice(self) -> bool:
+        return self.environment == PRACTICE
+
+
+@dataclass(frozen=True)
+class PendingState:
+    """A consent started from this app, keyed by the SHA-256 of its `state`."""
+
+    state_hash: str
+    app_id: int
+    scopes: tuple[str, ...]
+    redirect_uri: str
+    created_at: float
+    expires_at: float
+    consumed_at: float | None
+    connection_id: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """A stored grant: token metadata, never the tokens themselves."""
+
+    id: int
+    app_id: int
+    expires_at: float
+    granted_scopes: tuple[str, ...]
+    requested_scopes: tuple[str, ...]
+    has_refresh_token: bool
+    granted_at: float
+    refreshed_at: float | None
+    cloud_id: str | None
+    status: str
+
+
+def hash_state(state: str) -> str:
+    return hashlib.sha256(state.encode("utf-8")).hexdigest()
+
+
+def _migrate_initial(db: sqlite_utils.Database) -> None:
+    db["apps"].create(
+        {
+            "id": int,
+            "environment": str,
+            "client_id": str,
+            "client_secret": str,
+            "redirect_uri": str,
+            "auth_base": str,
+            "api_base": str,
+            "created_at": float,
+            "updated_at": float,
+        },
+        pk="id",
+        not_null={"environment", "client_id", "redirect_uri", "auth_base", "api_base"},
+    )
+    db["pending_states"].create(
+        {
+            "state_hash": str,
+            "app_id": int,
+            "scopes": str,
+            "redirect_uri": str,
+            "created_at": float,
+            "expires_at": float,
+            "consumed_at": float,
+            "connection_id": int,
+            "error": str,
+        },
+        pk="state_hash",
+        foreign_keys=[("app_id", "apps", "id")],
+    )
+    db["connections"].create(
+        {
+            "id": int,
+            "app_id": int,
+            "access_token": str,
+            "refresh_token": str,
+            "token_type": str,
+            "expires_at": float,
+            "granted_scopes": str,
+            "requested_scopes": str,
+            "granted_at": float,
+            "refreshed_at": float,
+            "cloud_id": str,
+            "status": str,
+        },
+        pk="id",
+        foreign_keys=[("app_id", "apps", "id")],
+    )
+    db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+# Named migrations, applied in order and recorded in the `migrations` table. Append
+# new ones; never edit or reorder one that has shipped.
+MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
+    ("0001_initial", _migrate_initial),
+)
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations that this database has not seen; return their names."""
+    if "migrations" not in db.table_names():
+        db["migrations"].create({"name": str, "applied_at": float}, pk="name")
+    done = {row["name"] for row in db["migrations"].rows}
+    unknown = done - {name for name, _ in MIGRATIONS}
+    if unknown:
+        raise StorageError(
+            "The database was written by a newer version of this dashboard "
+            f"(unknown migrations: {', '.join(sorted(unknown))}).",
+            hint="Update the dashboard, or point ATLASSIAN_DASHBOARD_DATA at another "
+            "folder.",
+        )
+
+    applied = []
+    for name, migrate in MIGRATIONS:
+        if name in done:
+            continue
+        with db.atomic():
+            migrate(db)
+            db["migrations"].insert({"name": name, "applied_at": time.time()})
+        logger.info("Applied database migration %s", name)
+        applied.append(name)
+    return applied
+
+
+def _create_private_file(path: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+class Store:
+    """SQLite storage for apps, pending consents and connections."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        vault: Vault,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.db = db
+        self._vault = vault
+        self._clock = clock
+        apply_migrations(db)
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str | None = None,
+        vault: Vault | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Store:
+        """Open (creating with mode 0600) the database file and apply migrations."""
+        path = Path(path) if path is not None else settings.database_path()
+        vault = vault or Vault(load_key())
+        try:
+            _create_private_file(path)
+            connection = sqlite3.connect(str(path), timeout=5)
+            db = sqlite_utils.Database(connection)
+            db.execute("PRAGMA foreign_keys = ON")
+            return cls(db, vault, clock)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(
+                f"Cannot open the database {path}: {exc}.",
+                hint="Close other programs using it, check that the folder is "
+                "writable, or set ATLASSIAN_DASHBOARD_DATA to another folder.",
+            ) from exc
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the database {path}: {exc.strerror}.",
+                hint="Make the folder writable, or set ATLASSIAN_DASHBOARD_DATA to "
+                "another folder.",
+            ) from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.db.conn!r})"
+
+    # Settings ------------------------------------------------------------------
+
+    def _get_setting(self, key: str) -> str | None:
+        rows = list(self.db.query("select value from settings where key = ?", [key]))
+        return rows[0]["value"] if rows else None
+
+    def _set_setting(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("delete from settings where key = ?", [key])
+        else:
+            self.db["settings"].upsert({"key": key, "value": value}, pk="key")
+
+    def selected_scopes(self) -> tuple[str, ...] | None:
+        """Return the scopes ticked on the Scopes page, or None before any choice."""
+        value = self._get_setting(SELECTED_SCOPES_KEY)
+        return tuple(json.loads(value)) if value is not None else None
+
+    def save_selected_scopes(self, scopes: tuple[str, ...]) -> None:
+        with self.db.atomic():
+            self._set_setting(SELECTED_SCOPES_KEY, json.dumps(list(scopes)))
+
+    # Apps ------------------------------------------------------------------------
+
+    def save_app(
+        self,
+        *,
+        environment: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        auth_base: str,
+        api_base: str,
+    ) -> AppRecord:
+        """Insert or update the app of (environment, client_id) and make it active."""
+        now = self._clock()
+        row = {
+            "environment": environment,
+            "client_id": client_id,
+            "client_secret": self._vault.encrypt(client_secret),
+            "redirect_uri": redirect_uri,
+            "auth_base": auth_base,
+            "api_base": api_base,
+            "updated_at": now,
+        }
+        existing = list(
+            self.db.query(
+                "select id from apps where environment = ? and client_id = ?",
+                [environment, client_id],
+            )
+        )
+        with self.db.atomic():
+            if existing:
+                app_id = existing[0]["id"]
+                self.db["apps"].update(app_id, row)
+            else:
+                app_id = self.db["apps"].insert({**row, "created_at": now}).last_pk
+            self._set_setting(ACTIVE_APP_KEY, str(app_id))
+        return self.get_app(app_id)
+
+    def update_app_endpoints(self, app_id: int, auth_base: str, api_base: str) -> None:
+        self.db["apps"].update(app_id, {"auth_base": auth_base, "api_base": api_base})
+
+    def get_app(self, app_id: int) -> AppRecord | None:
+        rows = list(self.db.query("select * from apps where id = ?", [app_id]))
+        return _app_from_row(rows[0]) if rows else None
+
+    def find_app(self, environment: str) -> AppRecord | None:
+        """Return the most recently saved app of an environment."""
+        rows = list(
+            self.db.query(
+                "select * from apps where environment = ? "
+                "order by updated_at desc limit 1",
+                [environment],
+            )
+        )
+        return _app_from_row(rows[0]) if rows else None
+
+    def active_app(self) -> AppRecord | None:
+        value = self._get_setting(ACTIVE_APP_KEY)
+        return self.get_app(int(value)) if value else None
+
+    def set_active_app(self, app_id: int) -> None:
+        self._set_setting(ACTIVE_APP_KEY, str(app_id))
+
+    def client_secret(self, app_id: int) -> str:
+        rows = list(
+            self.db.query("select client_secret from apps where id = ?", [app_id])
+        )
+        if not rows or not rows[0]["client_secret"]:
+            raise StorageError(
+                f"No client secret is stored for app {app_id}.",
+                hint="Enter the client secret on the Credentials page.",
+            )
+        return self._vault.decrypt(rows[0]["client_secret"])
+
+    # Pending consents ------------------------------------------------------------
+
+    def add_pending_state(
+        self,
+        state: str,
+        *,
+        app_id: int,
+        scopes: tuple[str, ...],
+        redirect_uri: str,
+        lifetime: float,
+    ) -> PendingState:
+        """Record a consent about to start; the state itself is stored only hashed."""
+        now = self._clock()
+        self._purge_old_states(now)
+        state_hash = hash_state(state)
+        self.db["pending_states"].insert(
+            {
+                "state_hash": state_hash,
+                "app_id": app_id,
+                "scopes": json.dumps(list(scopes)),
+                "redirect_uri": redirect_uri,
+                "created_at": now,
+                "expires_at": now + lifetime,
+                "consumed_at": None,
+                "connection_id": None,
+                "error": None,
+            }
+        )
+        return self.pending_state(state_hash)
+
+    def pending_state(self, state_hash: str) -> PendingState | None:
+        rows = list(
+            self.db.query(
+                "select * from pending_states where state_hash = ?", [state_hash]
+            )
+        )
+        return _pending_from_row(rows[0]) if rows else None
+
+    def consume_state(self, state: str) -> PendingState:
+        """Mark a pending consent used, once; raise a StateError when it cannot be.
+
+        The row is found by the SHA-256 of the state, and the digests are compared
+        again with hmac.compare_digest, so no timing depends on the state's bytes.
+        """
+        now = self._clock()
+        state_hash = hash_state(state)
+        pending = self.pending_state(state_hash)
+        if pending is None or not hmac.compare_digest(pending.state_hash, state_hash):
+            raise StateUnknown(
+                "The callback's state matches no consent started from this dashboard.",
+                hint="Start the consent from the Consent page of this dashboard, "
+                "then use the address it sends you back to.",
+            )
+        if pending.consumed_at is not None:
+            raise StateReplayed(
+                "This callback was already used; an authorization code works once.",
+                hint="If the connection is not shown on the Connection page, start "
+                "the consent again.",
+            )
+        if now > pending.expires_at:
+            raise StateExpired(
+                "The consent was started more than "
+                f"{round((pending.expires_at - pending.created_at) / 60)} minutes ago "
+                "and has expired.",
+            )
+
+        cursor = self.db.execute(
+            "update pending_states set consumed_at = ? "
+            "where state_hash = ? and consumed_at is null",
+            [now, state_hash],
+        )
+        self.db.conn.commit()
+        if cursor.rowcount != 1:
+            raise StateReplayed(
+                "This callback is being used by another tab or was already used.",
+                hint="Check the Connection page; start the consent again if needed.",
+            )
+        return self.pending_state(state_hash)
+
+    def record_state_outcome(
+        self,
+        state_hash: str,
+        *,
+        connection_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store how a consent ended, for the tab that started it to read."""
+        with self.db.atomic():
+            self.db.execute(
+                "update pending_states set connection_id = ?, error = ?, "
+                "consumed_at = coalesce(consumed_at, ?) where state_hash = ?",
+                [connection_id, error, self._clock(), state_hash],
+            )
+
+    def _purge_old_states(self, now: float) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "delete from pending_states where expires_at < ?",
+                [now - STATE_RECORD_RETENTION],
+            )
+
+    # Connections -----------------------------------------------------------------
+
+    def save_connection(
+        self,
+        *,
+        app_id: int,
+        tokens: TokenSet,
+        requested_scopes: tuple[str, ...],
+    ) -> ConnectionRecord:
+        """Store a new grant for an app, replacing the app's earlier one, and
+        make it the active connection.
+
+        Atlassian keeps one grant per app and account, so a new consent for the
+        same app supersedes the tokens stored before it. The chosen site is kept.
+        """
+        now = self._clock()
+        row = {
+            "app_id": app_id,
+            **self._token_columns(tokens),
+            "requested_scopes": json.dumps(list(requested_scopes)),
+            "granted_at": now,
+            "refreshed_at": None,
+            "status": "active",
+        }
+        existing = list(
+            self.db.query("select id from connections where app_id = ?", [app_id])
+        )
+        with self.db.atomic():
+            if existing:
+                connection_id = existing[0]["id"]
+                self.db["connections"].update(connection_id, row)
+            else:
+                connection_id = self.db["connections"].insert(row).last_pk
+            self._set_setting(ACTIVE_CONNECTION_KEY, str(connection_id))
+        return self.get_connection(connection_id)
+
+    def update_tokens(self, connection_id: int, tokens: TokenSet) -> ConnectionRecord:
+        """Store refreshed tokens; without a new refresh_token the old one stays."""
+        columns = self._token_columns(tokens)
+        if tokens.refresh_token is None:
+            del columns["refresh_token"]
+        columns["refreshed_at"] = self._clock()
+        columns["status"] = "active"
+        with self.db.atomic():
+            self.db["connections"].update(connection_id, columns)
+        return self.get_connection(connection_id)
+
+    def _token_columns(self, tokens: TokenSet) -> dict:
+        refresh = tokens.refresh_token
+        return {
+            "access_token": self._vault.encrypt(tokens.access_token),
+            "refresh_token": self._vault.encrypt(refresh) if refresh else None,
+            "token_type": tokens.token_type,
+            "expires_at": tokens.expires_at,
+            "granted_scopes": json.dumps(list(tokens.scopes)),
+        }
+
+    def get_connection(self, connection_id: int) -> ConnectionRecord | None:
+        rows = list(
+            self.db.query("select * from connections where id = ?", [connection_id])
+        )
+        return _connection_from_row(rows[0]) if rows else None
+
+    def active_connection(self) -> ConnectionRecord | None:
+        value = self._get_setting(ACTIVE_CONNECTION_KEY)
+        return self.get_connection(int(value)) if value else None
+
+    def connection_for_app(self, app_id: int) -> ConnectionRecord | None:
+        rows = list(
+            self.db.query("select * from connections where app_id = ?", [app_id])
+        )
+        return _connection_from_row(rows[0]) if rows else None
+
+    def set_active_connection(self, connection_id: int | None) -> None:
+        self._set_setting(
+            ACTIVE_CONNECTION_KEY, None if connection_id is None else str(connection_id)
+        )
+
+    def tokens(self, connection_id: int) -> TokenSet:
+        """Decrypt a connection's tokens for immediate use."""
+        rows = list(
+            self.db.query("select * from connections where id = ?", [connection_id])
+        )
+        if not rows:
+            raise StorageError(
+                f"Connection {connection_id} is not stored.",
+                hint="Connect again from the Consent page.",
+            )
+        row = rows[0]
+        refresh = row["refresh_token"]
+        return TokenSet(
+            access_token=self._vault.decrypt(row["access_token"]),
+            refresh_token=self._vault.decrypt(refresh) if refresh else None,
+            expires_at=row["expires_at"],
+            scopes=tuple(json.loads(row["granted_scopes"] or "[]")),
+            token_type=row["token_type"] or "Bearer",
+        )
+
+    def set_connection_site(self, connection_id: int, cloud_id: str | None) -> None:
+        with self.db.atomic():
+            self.db["connections"].update(connection_id, {"cloud_id": cloud_id})
+
+    def set_connection_status(self, connection_id: int, status: str) -> None:
+        with self.db.atomic():
+            self.db["connections"].update(connection_id, {"status": status})
+
+    def delete_connection(self, connection_id: int) -> None:
+        """Delete a connection and its tokens; clear it as the active one."""
+        with self.db.atomic():
+            self.db.execute("delete from connections where id = ?", [connection_id])
+            if self._get_setting(ACTIVE_CONNECTION_KEY) == str(connection_id):
+                self._set_setting(ACTIVE_CONNECTION_KEY, None)
+
+
+def _app_from_row(row: dict) -> AppRecord:
+    return AppRecord(
+        id=row["id"],
+        environment=row["environment"],
+        client_id=row["client_id"],
+        redirect_uri=row["redirect_uri"],
+        auth_base=row["auth_base"],
+        api_base=row["api_base"],
+        has_secret=bool(row["client_secret"]),
+        updated_at=row["updated_at"],
+    )
+
+
+def _pending_from_row(row: dict) -> PendingState:
+    return PendingState(
+        state_hash=row["state_hash"],
+        app_id=row["app_id"],
+        scopes=tuple(json.loads(row["scopes"] or "[]")),
+        redirect_uri=row["redirect_uri"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        consumed_at=row["consumed_at"],
+        connection_id=row["connection_id"],
+        error=row["error"],
+    )
+
+
+def _connection_from_row(row: dict) -> ConnectionRecord:
+    return ConnectionRecord(
+        id=row["id"],
+        app_id=row["app_id"],
+        expires_at=row["expires_at"],
+        granted_scopes=tuple(json.loads(row["granted_scopes"] or "[]")),
+        requested_scopes=tuple(json.loads(row["requested_scopes"] or "[]")),
+        has_refresh_token=bool(row["refresh_token"]),
+        granted_at=row["granted_at"],
+        refreshed_at=row["refreshed_at"],
+        cloud_id=row["cloud_id"],
+        status=row["status"] or "active",
+    )

@@ -1,0 +1,299 @@
+import os
+import stat
+
+import pytest
+import sqlite_utils
+from cryptography.fernet import Fernet
+
+from lib import vault as vault_module
+from lib.errors import StateExpired, StateReplayed, StateUnknown, StorageError
+from lib.oauth import TokenSet
+from lib.store import (
+    MIGRATIONS,
+    PRACTICE,
+    Store,
+    apply_migrations,
+    hash_state,
+)
+from lib.vault import Vault
+
+CLIENT_SECRET = "fake-client-secret-1234"
+ACCESS = "fake-access-token-abcd"
+REFRESH = "fake-refresh-token-wxyz"
+
+
+def save_app(store, client_id="client-1", secret=CLIENT_SECRET):
+    return store.save_app(
+        environment="atlassian",
+        client_id=client_id,
+        client_secret=secret,
+        redirect_uri="http://localhost:8501/callback",
+        auth_base="https://auth.example.test",
+        api_base="https://api.example.test",
+    )
+
+
+def tokens(access=ACCESS, refresh=REFRESH, expires_at=1_800_003_600.0):
+    return TokenSet(
+        access_token=access,
+        refresh_token=refresh,
+        expires_at=expires_at,
+        scopes=("read:jira-work", "offline_access"),
+    )
+
+
+def test_migrations_recorded(store):
+    names = [row["name"] for row in store.db["migrations"].rows]
+    assert names == [name for name, _ in MIGRATIONS]
+
+
+def test_migrations_run_once(store):
+    assert apply_migrations(store.db) == []
+
+
+def test_newer_database_rejected(store):
+    store.db["migrations"].insert({"name": "9999_future", "applied_at": 0.0})
+    with pytest.raises(StorageError) as caught:
+        apply_migrations(store.db)
+    assert "9999_future" in caught.value.message
+
+
+def test_save_app_becomes_active(store):
+    app = save_app(store)
+    assert store.active_app() == app
+    assert app.has_secret
+
+
+def test_save_app_updates_same_client(store):
+    first = save_app(store)
+    second = save_app(store, secret="another-fake-secret")
+    assert first.id == second.id
+    assert store.client_secret(first.id) == "another-fake-secret"
+
+
+def test_find_app_by_environment(store):
+    save_app(store)
+    practice = store.save_app(
+        environment=PRACTICE,
+        client_id="practice-client-id",
+        client_secret="practice-client-secret",
+        redirect_uri="http://localhost:8501/callback",
+        auth_base="http://127.0.0.1:1",
+        api_base="http://127.0.0.1:1",
+    )
+    assert store.find_app(PRACTICE) == practice
+    assert practice.is_practice
+
+
+def test_app_record_has_no_secret(store):
+    app = save_app(store)
+    assert CLIENT_SECRET not in repr(app)
+
+
+def test_secrets_not_in_database_file(tmp_path):
+    path = tmp_path / "plain-check.db"
+    with Store.open(path, vault=Vault(Fernet.generate_key())) as store:
+        app = save_app(store)
+        store.save_connection(app_id=app.id, tokens=tokens(), requested_scopes=())
+    raw = path.read_bytes()
+    for secret in (CLIENT_SECRET, ACCESS, REFRESH):
+        assert secret.encode() not in raw
+
+
+def test_database_file_mode(tmp_path):
+    path = tmp_path / "mode.db"
+    Store.open(path, vault=Vault(Fernet.generate_key())).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_key_file_created_private(isolated_data_dir):
+    key = vault_module.load_key()
+    key_file = isolated_data_dir / "secret.key"
+    assert key_file.read_bytes() == key
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+
+
+def test_key_file_reused(isolated_data_dir):
+    assert vault_module.load_key() == vault_module.load_key()
+
+
+def test_key_from_environment(monkeypatch, isolated_data_dir):
+    key = Fernet.generate_key()
+    monkeypatch.setenv("ATLASSIAN_DASHBOARD_KEY", key.decode())
+    assert vault_module.load_key() == key
+    assert not (isolated_data_dir / "secret.key").exists()
+
+
+def test_invalid_key_rejected():
+    with pytest.raises(StorageError) as caught:
+        Vault(b"not-a-fernet-key")
+    assert "ATLASSIAN_DASHBOARD_KEY" in caught.value.hint
+
+
+def test_wrong_key_cannot_decrypt(tmp_path):
+    path = tmp_path / "rekeyed.db"
+    with Store.open(path, vault=Vault(Fernet.generate_key())) as store:
+        app_id = save_app(store).id
+    with (
+        Store.open(path, vault=Vault(Fernet.generate_key())) as store,
+        pytest.raises(StorageError) as caught,
+    ):
+        store.client_secret(app_id)
+    assert "cannot be decrypted" in caught.value.message
+
+
+def test_vault_repr_hides_key():
+    key = Fernet.generate_key()
+    assert key.decode() not in repr(Vault(key))
+
+
+def test_corrupt_database_reported(tmp_path):
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError) as caught:
+        Store.open(path, vault=Vault(Fernet.generate_key()))
+    assert str(path) in caught.value.message
+
+
+def add_state(store, state="state-1", lifetime=600):
+    app = save_app(store)
+    return store.add_pending_state(
+        state,
+        app_id=app.id,
+        scopes=("read:jira-work",),
+        redirect_uri=app.redirect_uri,
+        lifetime=lifetime,
+    )
+
+
+def test_state_stored_hashed(store):
+    add_state(store, "plain-state-value")
+    rows = list(store.db["pending_states"].rows)
+    assert rows[0]["state_hash"] == hash_state("plain-state-value")
+    assert "plain-state-value" not in str(rows)
+
+
+def test_state_consumed_once(store):
+    add_state(store)
+    pending = store.consume_state("state-1")
+    assert pending.consumed_at is not None
+    with pytest.raises(StateReplayed):
+        store.consume_state("state-1")
+
+
+def test_state_unknown(store):
+    add_state(store)
+    with pytest.raises(StateUnknown):
+        store.consume_state("state-2")
+
+
+def test_state_expired(store, clock):
+    add_state(store, lifetime=600)
+    clock.advance(601)
+    with pytest.raises(StateExpired) as caught:
+        store.consume_state("state-1")
+    assert "10 minutes" in caught.value.message
+
+
+def test_state_valid_until_expiry(store, clock):
+    add_state(store, lifetime=600)
+    clock.advance(599)
+    assert store.consume_state("state-1").scopes == ("read:jira-work",)
+
+
+def test_state_outcome_recorded(store):
+    pending = add_state(store)
+    store.record_state_outcome(pending.state_hash, connection_id=7)
+    assert store.pending_state(pending.state_hash).connection_id == 7
+
+
+def test_old_states_purged(store, clock):
+    add_state(store, "old")
+    clock.advance(3 * 24 * 3600)
+    add_state(store, "new")
+    assert store.pending_state(hash_state("old")) is None
+
+
+def test_connection_round_trip(store):
+    app = save_app(store)
+    connection = store.save_connection(
+        app_id=app.id, tokens=tokens(), requested_scopes=("read:jira-work",)
+    )
+    assert store.active_connection() == connection
+    assert connection.has_refresh_token
+    assert store.tokens(connection.id).access_token == ACCESS
+    assert store.tokens(connection.id).refresh_token == REFRESH
+
+
+def test_connection_replaced_for_same_app(store):
+    app = save_app(store)
+    first = store.save_connection(app_id=app.id, tokens=tokens(), requested_scopes=())
+    store.set_connection_site(first.id, "cloud-1")
+    second = store.save_connection(
+        app_id=app.id, tokens=tokens(access="fake-access-2"), requested_scopes=()
+    )
+    assert second.id == first.id
+    assert second.cloud_id == "cloud-1"
+    assert store.tokens(second.id).access_token == "fake-access-2"
+
+
+def test_update_tokens_rotates_refresh(store):
+    app = save_app(store)
+    connection = store.save_connection(
+        app_id=app.id, tokens=tokens(), requested_scopes=()
+    )
+    updated = store.update_tokens(
+        connection.id, tokens(access="fake-access-2", refresh="fake-refresh-2")
+    )
+    assert store.tokens(connection.id).refresh_token == "fake-refresh-2"
+    assert updated.refreshed_at is not None
+
+
+def test_update_tokens_keeps_refresh_when_absent(store):
+    app = save_app(store)
+    connection = store.save_connection(
+        app_id=app.id, tokens=tokens(), requested_scopes=()
+    )
+    store.update_tokens(connection.id, tokens(access="fake-access-2", refresh=None))
+    assert store.tokens(connection.id).refresh_token == REFRESH
+    assert store.tokens(connection.id).access_token == "fake-access-2"
+
+
+def test_delete_connection_clears_active(store):
+    app = save_app(store)
+    connection = store.save_connection(
+        app_id=app.id, tokens=tokens(), requested_scopes=()
+    )
+    store.delete_connection(connection.id)
+    assert store.active_connection() is None
+    assert store.get_connection(connection.id) is None
+
+
+def test_delete_connection_keeps_app(store):
+    app = save_app(store)
+    connection = store.save_connection(
+        app_id=app.id, tokens=tokens(), requested_scopes=()
+    )
+    store.delete_connection(connection.id)
+    assert store.client_secret(app.id) == CLIENT_SECRET
+
+
+def test_selected_scopes_round_trip(store):
+    assert store.selected_scopes() is None
+    store.save_selected_scopes(("read:me", "offline_access"))
+    assert store.selected_scopes() == ("read:me", "offline_access")
+
+
+def test_store_survives_reopen(tmp_path):
+    path = tmp_path / "reopen.db"
+    vault = Vault(Fernet.generate_key())
+    with Store.open(path, vault=vault) as store:
+        app_id = save_app(store).id
+    with Store.open(path, vault=vault) as store:
+        assert store.client_secret(app_id) == CLIENT_SECRET
+
+
+def test_fresh_in_memory_store():
+    db = sqlite_utils.Database(memory=True)
+    store = Store(db, Vault(Fernet.generate_key()))
+    assert store.active_app() is None
