@@ -1,0 +1,231 @@
+"""Control routes under /_sandbox, and the middleware that adds latency and faults.
+
+Real Atlassian has none of these. They let the app register its callback URL and
+let tests change switches, inject error responses and reset the OAuth state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lib.sandbox.config import MAX_DATA_COUNT, NUMERIC_SETTINGS
+from lib.sandbox.state import Fault, SandboxState
+
+logger = logging.getLogger(__name__)
+
+# The latency switch slows down the token endpoint and every API route; the
+# consent pages, site pages and /_sandbox stay fast.
+_TIMED_PREFIXES = ("/oauth/", "/ex/")
+
+
+def _is_timed(path: str) -> bool:
+    return path == "/me" or path.startswith(_TIMED_PREFIXES)
+
+
+class InvalidControlRequest(ValueError):
+    """A /_sandbox request body is invalid; the message names the field."""
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidControlRequest("The body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise InvalidControlRequest("The body must be a JSON object")
+    return body
+
+
+def _string(body: dict, name: str, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidControlRequest(f"{name} must be a non-empty string")
+    return value
+
+
+def _integer(body: dict, name: str, default: int | None, low: int, high: int):
+    value = body.get(name, default)
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not low <= value <= high
+    ):
+        raise InvalidControlRequest(
+            f"{name} must be a whole number from {low} to {high}"
+        )
+    return value
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def register_client(request: Request) -> Response:
+    """POST /_sandbox/clients: create or replace a client; the secret is not echoed."""
+    try:
+        body = await _json_object(request)
+        client_id = _string(body, "client_id")
+        secret = _string(body, "client_secret")
+        redirect_uri = _string(body, "redirect_uri")
+        name = _string(body, "name", required=False) or ""
+        sharing = body.get("sharing", False)
+        if not isinstance(sharing, bool):
+            raise InvalidControlRequest("sharing must be true or false")
+    except InvalidControlRequest as exc:
+        return _bad_request(str(exc))
+    sandbox: SandboxState = request.app.state.sandbox
+    sandbox.register_client(client_id, secret, redirect_uri, name=name, sharing=sharing)
+    return JSONResponse({"client_id": client_id})
+
+
+def _settings_json(sandbox: SandboxState) -> dict[str, Any]:
+    return {name: getattr(sandbox.config, name) for name in NUMERIC_SETTINGS}
+
+
+def _checked_setting(name: str, value: Any) -> float | int:
+    kind = NUMERIC_SETTINGS.get(name)
+    if kind is None:
+        raise InvalidControlRequest(
+            f"Unknown setting {name}; expected one of {', '.join(NUMERIC_SETTINGS)}"
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InvalidControlRequest(f"{name} must be a number of 0 or more")
+    if kind is int:
+        if value != int(value) or value > MAX_DATA_COUNT:
+            raise InvalidControlRequest(
+                f"{name} must be a whole number from 0 to {MAX_DATA_COUNT}"
+            )
+        return int(value)
+    return float(value)
+
+
+async def settings(request: Request) -> Response:
+    """GET or POST /_sandbox/settings: read or change the numeric switches."""
+    sandbox: SandboxState = request.app.state.sandbox
+    if request.method == "POST":
+        try:
+            body = await _json_object(request)
+            changes = {
+                name: _checked_setting(name, value) for name, value in body.items()
+            }
+        except InvalidControlRequest as exc:
+            return _bad_request(str(exc))
+        for name, value in changes.items():
+            setattr(sandbox.config, name, value)
+        logger.info("Settings changed: %s", changes)
+    return JSONResponse(_settings_json(sandbox))
+
+
+async def faults(request: Request) -> Response:
+    """POST /_sandbox/faults adds a fault; DELETE clears them all."""
+    sandbox: SandboxState = request.app.state.sandbox
+    if request.method == "DELETE":
+        sandbox.clear_faults()
+        return JSONResponse({"cleared": True})
+    try:
+        fault = _parse_fault(await _json_object(request))
+    except InvalidControlRequest as exc:
+        return _bad_request(str(exc))
+    sandbox.add_fault(fault)
+    return JSONResponse(
+        {"path_prefix": fault.path_prefix, "status": fault.status, "count": fault.count}
+    )
+
+
+def _parse_fault(body: dict) -> Fault:
+    path_prefix = _string(body, "path_prefix")
+    if not path_prefix.startswith("/"):
+        raise InvalidControlRequest("path_prefix must start with /")
+    status = _integer(body, "status", None, 400, 599)
+    if status is None:
+        raise InvalidControlRequest("status is required: a number from 400 to 599")
+    return Fault(
+        path_prefix=path_prefix,
+        status=status,
+        count=_integer(body, "count", 1, 1, 1_000_000),
+        retry_after=_integer(body, "retry_after", None, 0, 86400),
+        body=body.get("body"),
+        reason=_string(body, "reason", required=False),
+        method=_string(body, "method", required=False),
+    )
+
+
+async def reset(request: Request) -> Response:
+    """POST /_sandbox/reset: forget grants, codes, tokens and faults."""
+    request.app.state.sandbox.reset()
+    return JSONResponse({"reset": True})
+
+
+def fault_response(fault: Fault, now: float) -> Response:
+    """Build the injected error response, with the rate-limit headers for a 429.
+
+    NOTE: Atlassian documents the 429 headers but not the 429 body, nor the
+    RateLimit-Reason values of Confluence. The sandbox defaults to a gateway-style
+    JSON body and to "jira-quota-based".
+    """
+    headers = {}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = str(fault.retry_after)
+    if fault.status == 429:
+        wait = fault.retry_after if fault.retry_after is not None else 60
+        # X-RateLimit-Reset has minute precision, so round up to the next minute.
+        reset_at = math.ceil((now + wait) / 60) * 60
+        moment = datetime.fromtimestamp(reset_at, UTC)
+        headers["X-RateLimit-Reset"] = moment.strftime("%Y-%m-%dT%H:%MZ")
+        headers["RateLimit-Reason"] = fault.reason or "jira-quota-based"
+
+    if isinstance(fault.body, str):
+        return PlainTextResponse(fault.body, status_code=fault.status, headers=headers)
+    body = fault.body
+    if body is None:
+        phrase = HTTPStatus(fault.status).phrase if _is_known(fault.status) else "Error"
+        body = {"code": fault.status, "message": phrase}
+    return JSONResponse(body, status_code=fault.status, headers=headers)
+
+
+def _is_known(status: int) -> bool:
+    return status in HTTPStatus._value2member_map_
+
+
+class LatencyAndFaults:
+    """ASGI middleware: delay API and token routes, then return injected faults."""
+
+    def __init__(self, app: ASGIApp, sandbox: SandboxState):
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/_sandbox"):
+            await self.app(scope, receive, send)
+            return
+
+        latency = self.sandbox.config.latency_ms
+        if latency > 0 and _is_timed(path):
+            await asyncio.sleep(latency / 1000)
+
+        fault = self.sandbox.take_fault(scope["method"], path)
+        if fault is not None:
+            logger.info("Injected %d for %s %s", fault.status, scope["method"], path)
+            response = fault_response(fault, self.sandbox.now())
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,76 @@
+"""Build the sandbox's Starlette app: one base URL plays both Atlassian hosts.
+
+auth.atlassian.com: /authorize, /oauth/token (and id.atlassian.com's /error).
+api.atlassian.com: /oauth/token/accessible-resources, /me, /ex/jira/{cloudid}/...,
+/ex/confluence/{cloudid}/.... The routes under /sites and /avatars stand in for
+the sites' own pages and for avatar images; /_sandbox contains the control routes.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from lib.sandbox import admin, confluence, gateway, jira, oauth, sites
+from lib.sandbox.config import SandboxConfig
+from lib.sandbox.pages import render_not_found
+from lib.sandbox.state import SandboxState
+
+_JIRA = "/ex/jira/{cloudid}/rest/api/3"
+_WIKI = "/ex/confluence/{cloudid}/wiki"
+
+ROUTES = [
+    Route("/", sites.index),
+    Route("/authorize", oauth.authorize_page, methods=["GET"]),
+    Route("/authorize", oauth.authorize_decision, methods=["POST"]),
+    Route("/error", oauth.error_page),
+    Route("/oauth/token", oauth.token, methods=["POST"]),
+    Route("/oauth/token/accessible-resources", gateway.accessible_resources),
+    Route("/me", gateway.me),
+    Route(f"{_JIRA}/project/search", jira.project_search),
+    Route(f"{_JIRA}/myself", jira.myself),
+    Route(
+        f"{_JIRA}/universal_avatar/view/type/project/avatar/{{avatar_id:int}}",
+        jira.project_avatar,
+    ),
+    Route(f"{_WIKI}/api/v2/spaces", confluence.spaces_v2),
+    Route(f"{_WIKI}/api/v2/spaces/{{id}}/pages", confluence.space_pages_v2),
+    Route(f"{_WIKI}/api/v2/pages/{{id}}", confluence.page_v2),
+    Route(f"{_WIKI}/rest/api/space", confluence.spaces_v1),
+    Route("/sites/{slug}", sites.site_home),
+    Route("/sites/{slug}/browse/{key}", sites.browse),
+    Route("/sites/{slug}/wiki", sites.wiki),
+    Route("/sites/{slug}/wiki/{path:path}", sites.wiki),
+    Route("/avatars/{label}", sites.avatar),
+    Route("/_sandbox/health", admin.health),
+    Route("/_sandbox/clients", admin.register_client, methods=["POST"]),
+    Route("/_sandbox/settings", admin.settings, methods=["GET", "POST"]),
+    Route("/_sandbox/faults", admin.faults, methods=["POST", "DELETE"]),
+    Route("/_sandbox/reset", admin.reset, methods=["POST"]),
+]
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    """Return 404 or 405 as HTML for browser pages and as JSON for the rest."""
+    path = request.url.path
+    if path == "/" or path.startswith(("/sites/", "/authorize", "/error")):
+        message = f"Nothing is served at {path}."
+        return HTMLResponse(render_not_found(message), status_code=exc.status_code)
+    message = f"{exc.detail}: {request.method} {path}"
+    return JSONResponse({"code": exc.status_code, "message": message}, exc.status_code)
+
+
+def create_app(config: SandboxConfig | None = None) -> Starlette:
+    """Return the sandbox app; its state is at `app.state.sandbox`."""
+    sandbox = SandboxState(config or SandboxConfig())
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(admin.LatencyAndFaults, sandbox=sandbox)],
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.sandbox = sandbox
+    return app
