@@ -51,6 +51,11 @@ class SandboxServer:
             client_id, client_secret, redirect_uri, name=name, sharing=sharing
         )
 
+    def registered_redirect_uri(self, client_id: str) -> str | None:
+        """Return a client's registered callback URL, or None for an unknown one."""
+        client = self.state.get_client(client_id)
+        return client.redirect_uri if client is not None else None
+
     def start(self) -> str:
         """Start serving in a daemon thread and return the base URL.
 

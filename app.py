@@ -1,0 +1,61 @@
+"""Entry point: page config, logging, and the navigation over pages/."""
+
+import logging
+
+import streamlit as st
+
+from ui.common import PAGES
+
+
+def _configure_logging() -> None:
+    """Set up one stderr handler for the dashboard's loggers, once per process."""
+    root = logging.getLogger("lib")
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+_configure_logging()
+st.set_page_config(
+    page_title="Atlassian onboarding dashboard",
+    page_icon=":material/hub:",
+    layout="wide",
+)
+
+navigation = st.navigation(
+    {
+        "Set up": [
+            st.Page(PAGES["home"], title="Start", icon=":material/flag:", default=True),
+            st.Page(
+                PAGES["console"], title="1. Developer console", icon=":material/build:"
+            ),
+            st.Page(
+                PAGES["credentials"], title="2. Credentials", icon=":material/key:"
+            ),
+            st.Page(PAGES["scopes"], title="3. Scopes", icon=":material/checklist:"),
+            st.Page(
+                PAGES["consent"], title="4. Consent", icon=":material/open_in_new:"
+            ),
+            st.Page(
+                PAGES["callback"],
+                title="5. Callback",
+                icon=":material/login:",
+                url_path="callback",
+            ),
+            st.Page(PAGES["connection"], title="6. Connection", icon=":material/link:"),
+        ],
+        "Explore": [
+            st.Page(
+                PAGES["sites"],
+                title="Sites and first look",
+                icon=":material/travel_explore:",
+            ),
+        ],
+    }
+)
+navigation.run()

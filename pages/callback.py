@@ -1,0 +1,48 @@
+"""Step 5: the redirect target. It reads code and state from the query string,
+exchanges the code once, and clears the query string."""
+
+import streamlit as st
+
+from lib import connect, oauth
+from lib.errors import DashboardError
+from ui.common import PAGES, active_app, open_store, show_error, stepper
+
+store = open_store()
+
+st.title("5. Callback")
+
+query = {name: st.query_params.get_all(name) for name in st.query_params}
+# The code must not survive a reload or be kept in the browser history.
+st.query_params.clear()
+
+if not query:
+    stepper(store, current="callback")
+    st.write(
+        "Atlassian sends the browser here after the consent screen, with "
+        "`?code=…&state=…` in the address. This page then exchanges the code for "
+        "tokens. Nothing arrived in this visit."
+    )
+    st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
+    st.stop()
+
+try:
+    callback = oauth.callback_from_query(query)
+    active_app(store)  # a practice app needs its sandbox running for the exchange
+    connection = connect.complete_consent(store, callback)
+except DashboardError as exc:
+    show_error(exc)
+    st.page_link(
+        PAGES["consent"], label="Back to Consent", icon=":material/arrow_back:"
+    )
+else:
+    st.success(
+        "Connected. The tokens are stored encrypted; you can close this tab, and "
+        "the tab you started from updates by itself.",
+        icon=":material/check:",
+    )
+    st.page_link(
+        PAGES["connection"], label="See the connection", icon=":material/arrow_forward:"
+    )
+    st.page_link(
+        PAGES["sites"], label="Browse your sites", icon=":material/travel_explore:"
+    )

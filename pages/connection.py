@@ -1,0 +1,115 @@
+"""Step 6: the token's status, refresh now, and disconnect."""
+
+import time
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from lib import connect
+from lib.errors import DashboardError
+from lib.scopes import OFFLINE_ACCESS
+from ui.common import (
+    PAGES,
+    active_app,
+    format_duration,
+    open_store,
+    show_error,
+    stepper,
+)
+
+store = open_store()
+app = active_app(store)
+connection = store.active_connection()
+
+st.title("6. Connection")
+stepper(store, current="connection")
+
+if connection is None or app is None:
+    st.info("There is no connection yet. Finish the consent step first.")
+    st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
+    st.stop()
+
+
+def _timestamp(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+if connection.status == connect.NEEDS_CONSENT:
+    st.error(
+        "Atlassian rejected the refresh token, so this connection needs a new "
+        "consent. The app, scopes and chosen site are kept."
+    )
+    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+
+
+@st.fragment(run_every=1)
+def _countdown() -> None:
+    remaining = connection.expires_at - time.time()
+    st.metric("Access token expires in", format_duration(remaining))
+    st.caption(f"At {_timestamp(connection.expires_at)}")
+
+
+status_column, refresh_column = st.columns(2)
+with status_column:
+    _countdown()
+with refresh_column:
+    if connection.has_refresh_token:
+        st.metric("Refresh token", "stored")
+        st.caption(
+            "It rotates on every refresh; the new one replaces the old one here."
+        )
+    else:
+        st.metric("Refresh token", "none")
+        st.caption(
+            "offline_access was not requested, so the connection ends when the "
+            "access token expires. Tick offline_access and consent again to stay "
+            "connected."
+        )
+
+st.write(
+    f"Granted {_timestamp(connection.granted_at)}; last refreshed "
+    f"{_timestamp(connection.refreshed_at)}."
+)
+
+st.subheader("Scopes")
+requested = set(connection.requested_scopes)
+granted = set(connection.granted_scopes)
+rows = [
+    {
+        "scope": name,
+        "requested": name in requested,
+        "granted": name in granted,
+    }
+    for name in sorted(requested | granted)
+]
+st.dataframe(rows, hide_index=True, width="stretch")
+missing = sorted(requested - granted - {OFFLINE_ACCESS})
+if missing:
+    st.warning(
+        f"Requested but not granted: {', '.join(missing)}. Add them to the app "
+        "in the developer console, then consent again."
+    )
+
+refresh_button, disconnect_button = st.columns(2)
+if refresh_button.button(
+    "Refresh now", disabled=not connection.has_refresh_token, type="primary"
+):
+    try:
+        connect.refresh_connection(store, connection.id)
+    except DashboardError as exc:
+        show_error(exc)
+    else:
+        st.session_state["refreshed"] = True
+        st.rerun()
+if st.session_state.pop("refreshed", False):
+    st.success("Refreshed: a new access token and refresh token are stored.")
+
+if disconnect_button.button("Disconnect", help="Delete this connection's tokens."):
+    store.delete_connection(connection.id)
+    st.rerun()
+
+st.page_link(
+    PAGES["sites"], label="Next: browse your sites", icon=":material/travel_explore:"
+)

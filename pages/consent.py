@@ -1,0 +1,168 @@
+"""Step 4: the authorize URL, the button that opens it, and the paste path back."""
+
+import time
+from urllib.parse import parse_qsl, urlsplit
+
+import streamlit as st
+
+from lib import connect, credentials, oauth, settings
+from lib.errors import DashboardError
+from lib.scopes import scope_string
+from ui.common import (
+    PAGES,
+    active_app,
+    app_url,
+    escape_markdown,
+    open_store,
+    show_error,
+    stepper,
+)
+
+# A started consent is renewed when less than this many seconds of its life remain.
+RENEW_MARGIN = 60
+
+store = open_store()
+app = active_app(store)
+
+st.title("4. Consent")
+stepper(store, current="consent")
+
+if app is None:
+    st.warning("Save the app's credentials first.", icon=":material/key:")
+    st.page_link(
+        PAGES["credentials"], label="Go to Credentials", icon=":material/arrow_forward:"
+    )
+    st.stop()
+scopes = store.selected_scopes()
+if not scopes:
+    st.warning("Choose at least one scope first.", icon=":material/checklist:")
+    st.page_link(PAGES["scopes"], label="Go to Scopes", icon=":material/arrow_forward:")
+    st.stop()
+
+
+def _current_consent() -> connect.ConsentStart:
+    """Return this tab's consent for the saved app and scopes, starting a new one
+    when there is none, the app or scopes changed, or it is about to expire."""
+    key = (app.id, app.updated_at, app.auth_base, scope_string(scopes))
+    consent = st.session_state.get("consent")
+    if (
+        consent is None
+        or st.session_state.get("consent_key") != key
+        or consent.expires_at - time.time() < RENEW_MARGIN
+    ):
+        consent = connect.begin_consent(store, app, scopes)
+        st.session_state["consent"] = consent
+        st.session_state["consent_key"] = key
+    return consent
+
+
+def _show_outcome(consent: connect.ConsentStart) -> bool:
+    """Show how this tab's consent ended, if it has; return whether it has."""
+    pending = store.pending_state(consent.state_hash)
+    if pending is None or pending.consumed_at is None:
+        return False
+    if pending.connection_id is not None:
+        st.success(
+            "Connected. The tokens are stored encrypted.", icon=":material/check:"
+        )
+        st.page_link(
+            PAGES["connection"],
+            label="See the connection",
+            icon=":material/arrow_forward:",
+        )
+        st.page_link(
+            PAGES["sites"], label="Browse your sites", icon=":material/travel_explore:"
+        )
+    elif pending.error:
+        st.error(escape_markdown(f"The consent did not finish: {pending.error}"))
+    else:
+        st.info("The callback for this consent is being processed…")
+        return True
+    if st.button("Start a new consent", key="new_consent"):
+        st.session_state.pop("consent", None)
+        st.rerun()
+    return True
+
+
+consent = _current_consent()
+if _show_outcome(consent):
+    st.stop()
+
+st.subheader("Authorize URL")
+st.write(
+    "This is the exact address the button opens. Copy it with the button at the "
+    "right of the box if you want to open it elsewhere."
+)
+st.code(consent.url, language=None, wrap_lines=True)
+with st.expander("Parameters, decoded"):
+    st.table(dict(parse_qsl(urlsplit(consent.url).query)))
+
+st.link_button(
+    "Open the consent screen",
+    consent.url,
+    type="primary",
+    icon=":material/open_in_new:",
+)
+st.caption(
+    f"This consent stays valid for {connect.CONSENT_LIFETIME // 60} minutes and "
+    "works once. The page renews it when it runs out."
+)
+
+st.markdown(
+    """
+**What to expect.** A new tab opens on Atlassian's consent screen. It names your
+app, lists the scopes above, and asks which site to use when you have several.
+Press **Accept**. Atlassian then sends the browser to your redirect URI with
+`?code=…&state=…`. Pressing **Cancel** sends it back with `error=access_denied`.
+"""
+)
+
+own_callback = credentials.is_served_by(
+    app.redirect_uri, app_url(), settings.CALLBACK_PATH
+)
+if own_callback:
+    st.info(
+        "The redirect URI is this dashboard's callback page, so the new tab "
+        "finishes the connection by itself. This tab notices within a few seconds.",
+        icon=":material/sync:",
+    )
+else:
+    st.warning(
+        f"The redirect URI {app.redirect_uri} belongs to another server, not this "
+        "dashboard. After you press Accept, copy the whole address from the new "
+        "tab's address bar (even if the page there shows an error) and paste it "
+        "below.",
+        icon=":material/content_paste:",
+    )
+
+
+@st.fragment(run_every=2)
+def _watch_for_callback() -> None:
+    """Poll the store until the callback (in another tab) finishes this consent."""
+    with open_store() as watcher_store:
+        pending = watcher_store.pending_state(consent.state_hash)
+    if pending is not None and pending.consumed_at is not None:
+        st.rerun(scope="app")
+    st.caption("Waiting for the callback…")
+
+
+_watch_for_callback()
+
+st.subheader("Or paste the address you landed on")
+with st.form("paste"):
+    pasted = st.text_area(
+        "Address from the browser bar, or just the code",
+        help="After Accept, the browser lands on an address like "
+        "http://localhost:8501/callback?code=…&state=…. Paste all of it. A bare "
+        "code also works when it comes from the consent opened on this page.",
+    )
+    submitted = st.form_submit_button("Connect with this address")
+
+if submitted:
+    try:
+        callback = oauth.parse_callback(pasted)
+        connect.complete_consent(store, callback, expected_state=consent.state)
+    except DashboardError as exc:
+        show_error(exc)
+    else:
+        st.rerun()

@@ -1,0 +1,146 @@
+"""Explore: the grant's sites, then the first page of Jira projects and Confluence
+spaces on the chosen site."""
+
+import streamlit as st
+
+from lib import atlassian, connect
+from lib.errors import DashboardError
+from ui.common import PAGES, active_app, escape_markdown, open_store, show_error
+
+store = open_store()
+app = active_app(store)
+connection = store.active_connection()
+
+st.title("Sites and first look")
+
+if connection is None or app is None:
+    st.info("Connect first: finish the setup steps up to the consent.")
+    st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
+    st.stop()
+
+try:
+    session, endpoints = connect.authorized_session(store, connection)
+    sites = atlassian.list_sites(session, endpoints)
+except DashboardError as exc:
+    show_error(exc)
+    st.stop()
+
+st.subheader("Sites this connection reaches")
+st.caption(f"From GET {endpoints.accessible_resources_url}")
+if not sites:
+    st.warning(
+        "The grant covers no site. This happens when you consented without "
+        "picking a site, when your account is only a guest, or when the app's "
+        "scopes match no product on your sites. Consent again and choose a site "
+        "on Atlassian's screen."
+    )
+    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+    st.stop()
+
+st.dataframe(
+    [
+        {
+            "name": site.name,
+            "url": site.url,
+            "products": ", ".join(site.products) or "none",
+            "cloud id": site.cloud_id,
+        }
+        for site in sites
+    ],
+    hide_index=True,
+    width="stretch",
+    column_config={"url": st.column_config.LinkColumn("url")},
+)
+
+by_id = {site.cloud_id: site for site in sites}
+if len(sites) == 1:
+    chosen = sites[0]
+    st.caption(f"Using the only site, {escape_markdown(chosen.name)}.")
+else:
+    ids = list(by_id)
+    stored = connection.cloud_id if connection.cloud_id in by_id else None
+    picked = st.radio(
+        "Several sites: choose the one to browse",
+        ids,
+        index=ids.index(stored) if stored else None,
+        format_func=lambda cloud_id: escape_markdown(
+            f"{by_id[cloud_id].name} ({by_id[cloud_id].url})"
+        ),
+        help="Atlassian lists the sites in no particular order and does not say "
+        "which one you picked on the consent screen, so choose here.",
+    )
+    if picked is None:
+        st.info("Choose a site to see its projects and spaces.")
+        st.stop()
+    chosen = by_id[picked]
+if connection.cloud_id != chosen.cloud_id:
+    store.set_connection_site(connection.id, chosen.cloud_id)
+
+jira_column, confluence_column = st.columns(2)
+
+with jira_column:
+    st.subheader(f"Jira projects on {escape_markdown(chosen.name)}")
+    if "jira" not in chosen.products:
+        st.info("The grant gives no Jira scope on this site.")
+    else:
+        try:
+            page = atlassian.search_projects(
+                session, endpoints, chosen.cloud_id, max_results=50
+            )
+        except DashboardError as exc:
+            show_error(exc)
+        else:
+            st.caption(f"GET {page.url}")
+            if not page.projects:
+                st.info("No projects are visible to your account on this site.")
+            else:
+                st.dataframe(
+                    [
+                        {"key": p.key, "name": p.name, "type": p.type_key}
+                        for p in page.projects
+                    ],
+                    hide_index=True,
+                    width="stretch",
+                )
+                shown = len(page.projects)
+                total = page.total if page.total is not None else "?"
+                st.caption(f"First {shown} of {total} projects.")
+
+with confluence_column:
+    st.subheader(f"Confluence spaces on {escape_markdown(chosen.name)}")
+    api = atlassian.confluence_api_for(connection.granted_scopes)
+    if "confluence" not in chosen.products:
+        st.info("The grant gives no Confluence scope on this site.")
+    elif api is None:
+        st.warning(
+            "No granted scope lets the dashboard list spaces. Tick "
+            "read:space:confluence (REST v2) on the Scopes page and consent again."
+        )
+    else:
+        try:
+            space_page = atlassian.list_spaces(
+                session, endpoints, chosen.cloud_id, api=api, limit=25
+            )
+        except DashboardError as exc:
+            show_error(exc)
+        else:
+            st.caption(f"GET {space_page.url}")
+            if api == "v1":
+                st.info(
+                    "Answered by the v1 API (/wiki/rest/api/space) because only "
+                    "classic Confluence scopes were granted. Add "
+                    "read:space:confluence to use REST v2."
+                )
+            if not space_page.spaces:
+                st.info("No spaces are visible to your account on this site.")
+            else:
+                st.dataframe(
+                    [
+                        {"key": s.key, "name": s.name, "type": s.type}
+                        for s in space_page.spaces
+                    ],
+                    hide_index=True,
+                    width="stretch",
+                )
+                more = " More on the next pages." if space_page.next_url else ""
+                st.caption(f"First {len(space_page.spaces)} spaces.{more}")

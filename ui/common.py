@@ -1,0 +1,164 @@
+"""Streamlit helpers shared by pages: the store, errors, the stepper, the app URL."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import streamlit as st
+
+from lib import practice, settings
+from lib.errors import ApiError, DashboardError, InvalidInput, OAuthError, StorageError
+from lib.store import AppRecord, Store
+
+PAGES = {
+    "home": "pages/home.py",
+    "console": "pages/console.py",
+    "credentials": "pages/credentials.py",
+    "scopes": "pages/scopes.py",
+    "consent": "pages/consent.py",
+    "callback": "pages/callback.py",
+    "connection": "pages/connection.py",
+    "sites": "pages/sites.py",
+}
+
+STEPS = (
+    ("console", "Developer console"),
+    ("credentials", "Credentials"),
+    ("scopes", "Scopes"),
+    ("consent", "Consent"),
+    ("callback", "Callback"),
+    ("connection", "Connection"),
+)
+
+
+def open_store() -> Store:
+    """Open the store for this script run, or show why it cannot be opened and stop.
+
+    Each run opens its own SQLite connection: Streamlit runs scripts in several
+    threads, and a sqlite3 connection belongs to the thread that made it.
+    """
+    try:
+        return Store.open()
+    except StorageError as exc:
+        show_error(exc)
+        st.stop()
+
+
+def app_url() -> str:
+    """Return the origin this page was loaded from (http://localhost:8501 when
+    Streamlit cannot tell, as in tests)."""
+    url = st.context.url
+    return url if url else settings.DEFAULT_APP_URL
+
+
+def own_callback_url() -> str:
+    return settings.callback_url(app_url())
+
+
+def active_app(store: Store) -> AppRecord | None:
+    """Return the active app; a practice app gets its sandbox started first."""
+    app = store.active_app()
+    if app is None:
+        return None
+    try:
+        return practice.prepare_app(store, app, own_callback_url())
+    except OSError as exc:
+        st.error(f"The practice sandbox could not start: {exc}.")
+        st.info("Another program may hold the ports; restart the dashboard.")
+        st.stop()
+
+
+def show_error(exc: DashboardError) -> None:
+    """Show what failed, what to do next, and the raw details in an expander."""
+    st.error(escape_markdown(exc.message), icon=":material/error:")
+    st.info(escape_markdown(exc.hint), icon=":material/arrow_forward:")
+    details = _raw_details(exc)
+    if details:
+        with st.expander("Technical details"):
+            st.json(details)
+
+
+def show_field_error(exc: InvalidInput) -> None:
+    """Show an input error under its field: the problem and the fix in one line."""
+    st.error(escape_markdown(f"{exc.message} {exc.hint}"))
+
+
+def _raw_details(exc: DashboardError) -> dict:
+    details: dict = {"error type": type(exc).__name__}
+    if isinstance(exc, ApiError):
+        details.update(
+            status=exc.status,
+            request=f"{exc.method} {exc.url}",
+            body=exc.body,
+        )
+    if isinstance(exc, OAuthError):
+        details.update(
+            status=exc.status,
+            error=exc.error,
+            error_description=exc.error_description,
+        )
+    return {key: value for key, value in details.items() if value is not None}
+
+
+def step_states(store: Store) -> dict[str, bool]:
+    """Return, for each setup step, whether it is done."""
+    app = store.active_app()
+    connection = store.active_connection()
+    connected = connection is not None and app is not None
+    return {
+        "console": app is not None,
+        "credentials": app is not None and app.has_secret,
+        "scopes": bool(store.selected_scopes()),
+        "consent": connected,
+        "callback": connected,
+        "connection": connected
+        and connection.status == "active"
+        and (connection.expires_at > time.time() or connection.has_refresh_token),
+    }
+
+
+def stepper(store: Store, current: str) -> None:
+    """Draw the setup steps as a row: done ones ticked, the current one bold."""
+    done = step_states(store)
+    columns = st.columns(len(STEPS))
+    for index, (column, (key, label)) in enumerate(zip(columns, STEPS, strict=True)):
+        mark = (
+            ":material/check_circle:"
+            if done[key]
+            else ":material/radio_button_unchecked:"
+        )
+        text = f"{mark} {index + 1}. {label}"
+        if key == current:
+            text = f"**{text}**"
+        column.markdown(text)
+    app = store.active_app()
+    if app is not None and app.is_practice:
+        st.caption(
+            "Practice mode: every call goes to the built-in sandbox on this "
+            "computer, not to Atlassian."
+        )
+    st.divider()
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape Markdown and Streamlit directives (such as :red[...]) in
+    text that came from a server, so it renders as plain text."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds as "1 h 02 min", "4 min 05 s" or "12 s"; negative is "expired"."""
+    if seconds <= 0:
+        return "expired"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
