@@ -1,0 +1,383 @@
+"""Pages through Streamlit's AppTest, with the practice sandbox as Atlassian."""
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import streamlit as st
+from consent_helper import approve
+from streamlit.testing.v1 import AppTest
+
+from lib import practice
+from lib.sandbox import PRACTICE_CLIENT_ID, PRACTICE_CLIENT_SECRET
+from lib.store import Store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 30
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_state():
+    st.cache_data.clear()
+    yield
+    practice.stop_sandbox()
+
+
+def run_page(page: str | None = None, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if query:
+        at.query_params.update(query)
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    """Return the text of every element the page rendered, joined by newlines."""
+    parts = []
+    for kind in ("title", "markdown", "caption", "success", "error", "warning", "info"):
+        parts.extend(str(element.value) for element in getattr(at, kind))
+    parts.extend(str(element.value) for element in at.code)
+    parts.extend(str(element.label) for element in at.text_input)
+    parts.extend(str(element.value) for element in at.text_input)
+    return "\n".join(parts)
+
+
+def start_practice() -> AppTest:
+    """Press "Start practice mode", then open Scopes once to keep its defaults."""
+    at = run_page()
+    at.button(key="start_practice").click().run()
+    run_page("pages/scopes.py")
+    return at
+
+
+def consent_url(at: AppTest) -> str:
+    urls = [code.value for code in at.code if "/authorize?" in str(code.value)]
+    assert urls, "the consent page shows no authorize URL"
+    return urls[0]
+
+
+def connect_through_callback() -> None:
+    start_practice()
+    at = run_page("pages/consent.py")
+    location = approve(consent_url(at), site_name="practice-cloud")
+    query = {
+        name: values[0] for name, values in parse_qs(urlsplit(location).query).items()
+    }
+    run_page("pages/callback.py", query=query)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        None,
+        "pages/console.py",
+        "pages/credentials.py",
+        "pages/scopes.py",
+        "pages/consent.py",
+        "pages/callback.py",
+        "pages/connection.py",
+        "pages/sites.py",
+    ],
+)
+def test_page_renders_before_setup(page):
+    at = run_page(page)
+    assert not at.exception
+
+
+def test_home_offers_practice_and_real():
+    at = run_page()
+    labels = [button.label for button in at.button]
+    assert "Start practice mode" in labels
+    assert "Set up a real connection" in labels
+
+
+def test_console_shows_own_callback_url():
+    at = run_page("pages/console.py")
+    assert "http://localhost:8501/callback" in [code.value for code in at.code]
+    assert "Forge" in all_text(at)
+
+
+def test_practice_fills_credentials():
+    start_practice()
+    at = run_page("pages/credentials.py")
+    assert not at.exception
+    assert at.text_input[0].value == PRACTICE_CLIENT_ID
+    assert at.text_input[2].value == "http://localhost:8501/callback"
+
+
+def test_practice_secret_never_shown():
+    start_practice()
+    at = run_page("pages/credentials.py")
+    assert PRACTICE_CLIENT_SECRET not in all_text(at)
+    assert "saved: ••••" in at.text_input[1].label
+
+
+def test_credentials_prefilled_from_environment(monkeypatch):
+    monkeypatch.setenv("ATLASSIAN_CLIENT_ID", "env-client-id")
+    monkeypatch.setenv("ATLASSIAN_REDIRECT_URI", "https://dash.example.test/callback")
+    at = run_page("pages/credentials.py")
+    assert at.text_input[0].value == "env-client-id"
+    assert at.text_input[2].value == "https://dash.example.test/callback"
+
+
+def test_credentials_errors_next_to_fields():
+    at = run_page("pages/credentials.py")
+    at.text_input[0].set_value("   ")
+    at.text_input[1].set_value("has space")
+    at.text_input[2].set_value("ftp://example.test/cb")
+    at.button[0].click().run()
+    errors = [element.value for element in at.error]
+    assert any("client ID is empty" in text for text in errors)
+    assert any("client secret" in text and "spaces" in text for text in errors)
+    assert any("scheme 'ftp'" in text for text in errors)
+    assert not at.exception
+    with Store.open() as store:
+        assert store.active_app() is None
+
+
+def test_credentials_saved_and_masked():
+    at = run_page("pages/credentials.py")
+    at.text_input[0].set_value("client-abc")
+    at.text_input[1].set_value("fake-secret-value-9876")
+    at.text_input[2].set_value("http://localhost:8501/callback")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "fake-secret-value-9876" not in all_text(at)
+    with Store.open() as store:
+        app = store.active_app()
+        assert store.client_secret(app.id) == "fake-secret-value-9876"
+    assert "••••9876" in at.text_input[1].label
+
+
+def test_credentials_empty_secret_keeps_saved():
+    start_practice()
+    at = run_page("pages/credentials.py")
+    at.button[0].click().run()
+    assert not at.error
+    with Store.open() as store:
+        app = store.active_app()
+        assert store.client_secret(app.id) == PRACTICE_CLIENT_SECRET
+
+
+def scope_preview(at: AppTest) -> str:
+    return next(code.value for code in at.code if code.value)
+
+
+def test_scopes_default_preview():
+    at = run_page("pages/scopes.py")
+    preview = scope_preview(at)
+    assert preview.split(" ") == [
+        "read:jira-work",
+        "read:jira-user",
+        "read:space:confluence",
+        "read:page:confluence",
+        "read:me",
+        "offline_access",
+    ]
+
+
+def test_scopes_preset_replaces_selection():
+    at = run_page("pages/scopes.py")
+    at.button(key="preset:Jira (console set)").click().run()
+    preview = scope_preview(at).split(" ")
+    assert "manage:jira-data-provider" in preview
+    assert "read:space:confluence" not in preview
+
+
+def test_scopes_offline_access_warning():
+    at = run_page("pages/scopes.py")
+    at.checkbox(key="scope:offline_access").uncheck().run()
+    assert any("offline_access is off" in w.value for w in at.warning)
+    assert "offline_access" not in scope_preview(at)
+
+
+def test_scopes_none_selected():
+    at = run_page("pages/scopes.py")
+    for checkbox in at.checkbox:
+        checkbox.uncheck()
+    at.run()
+    assert any("at least one scope" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_consent_without_credentials():
+    at = run_page("pages/consent.py")
+    assert any("credentials first" in w.value for w in at.warning)
+
+
+def test_consent_url_parameters():
+    start_practice()
+    at = run_page("pages/consent.py")
+    query = parse_qs(urlsplit(consent_url(at)).query)
+    assert query["audience"] == ["api.atlassian.com"]
+    assert query["prompt"] == ["consent"]
+    assert query["response_type"] == ["code"]
+    assert query["client_id"] == [PRACTICE_CLIENT_ID]
+    assert "offline_access" in query["scope"][0].split(" ")
+
+
+def test_consent_link_button_opens_url():
+    start_practice()
+    at = run_page("pages/consent.py")
+    link = at.get("link_button")[0]
+    assert link.proto.url == consent_url(at)
+
+
+def test_consent_foreign_redirect_points_to_paste():
+    start_practice()
+    with Store.open() as store:
+        app = store.active_app()
+        store.save_app(
+            environment=app.environment,
+            client_id=app.client_id,
+            client_secret=PRACTICE_CLIENT_SECRET,
+            redirect_uri="https://broker.example.test/oauth/callback",
+            auth_base=app.auth_base,
+            api_base=app.api_base,
+        )
+    at = run_page("pages/consent.py")
+    assert any("belongs to another server" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize(
+    ("pasted", "fragment"),
+    [
+        ("", "empty"),
+        ("abc def", "characters"),
+        ("http://localhost:8501/callback?state=x", "no code="),
+        ("http://localhost:8501/callback?code=a&state=not-this-tabs", "different"),
+    ],
+)
+def test_consent_paste_rejects(pasted, fragment):
+    start_practice()
+    at = run_page("pages/consent.py")
+    at.text_area[0].set_value(pasted)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any(fragment in e.value for e in at.error)
+
+
+def test_consent_paste_connects():
+    start_practice()
+    at = run_page("pages/consent.py")
+    location = approve(consent_url(at), site_name="practice-cloud")
+    at.text_area[0].set_value(location)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Connected" in s.value for s in at.success)
+
+
+def test_consent_paste_bare_code():
+    start_practice()
+    at = run_page("pages/consent.py")
+    location = approve(consent_url(at))
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    at.text_area[0].set_value(code)
+    at.button[0].click().run()
+    assert any("Connected" in s.value for s in at.success)
+
+
+def test_callback_received_connects():
+    start_practice()
+    at = run_page("pages/consent.py")
+    location = approve(consent_url(at))
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    callback = run_page("pages/callback.py", query=query)
+    assert not callback.exception
+    assert any("Connected" in s.value for s in callback.success)
+    assert dict(callback.query_params) == {}
+
+
+def test_callback_tab_that_started_notices():
+    start_practice()
+    at = run_page("pages/consent.py")
+    location = approve(consent_url(at))
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    run_page("pages/callback.py", query=query)
+    at.run()
+    assert any("Connected" in s.value for s in at.success)
+
+
+def test_callback_replayed_does_nothing():
+    start_practice()
+    at = run_page("pages/consent.py")
+    location = approve(consent_url(at))
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    run_page("pages/callback.py", query=query)
+    replay = run_page("pages/callback.py", query=query)
+    assert not replay.exception
+    assert any("already used" in e.value for e in replay.error)
+
+
+def test_callback_cancel_explained():
+    start_practice()
+    at = run_page("pages/consent.py")
+    location = approve(consent_url(at), decision="cancel")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    callback = run_page("pages/callback.py", query=query)
+    assert any("cancelled" in e.value for e in callback.error)
+    assert any("press Accept" in i.value for i in callback.info)
+
+
+def test_callback_unknown_state():
+    callback = run_page("pages/callback.py", query={"code": "c1", "state": "s1"})
+    assert not callback.exception
+    assert any("matches no consent" in e.value for e in callback.error)
+
+
+def test_callback_without_parameters():
+    callback = run_page("pages/callback.py")
+    assert "Nothing arrived" in all_text(callback)
+
+
+def test_connection_page_after_consent():
+    connect_through_callback()
+    at = run_page("pages/connection.py")
+    assert not at.exception
+    assert at.metric[0].label == "Access token expires in"
+    assert at.metric[1].value == "stored"
+
+
+def test_connection_refresh_now():
+    connect_through_callback()
+    with Store.open() as store:
+        before = store.tokens(store.active_connection().id).refresh_token
+    at = run_page("pages/connection.py")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Refreshed" in s.value for s in at.success)
+    with Store.open() as store:
+        assert store.tokens(store.active_connection().id).refresh_token != before
+
+
+def test_connection_disconnect():
+    connect_through_callback()
+    at = run_page("pages/connection.py")
+    at.button[1].click().run()
+    with Store.open() as store:
+        assert store.active_connection() is None
+        assert store.active_app() is not None
+
+
+def test_sites_first_look():
+    connect_through_callback()
+    at = run_page("pages/sites.py")
+    assert not at.exception
+    tables = [frame.value for frame in at.dataframe]
+    names = set()
+    for table in tables:
+        if "name" in table.columns:
+            names.update(table["name"])
+    assert "practice-cloud" in names
+    assert len(tables) == 3
+
+
+def test_sites_lists_projects_and_spaces():
+    connect_through_callback()
+    at = run_page("pages/sites.py")
+    subheaders = [element.value.replace("\\", "") for element in at.subheader]
+    assert "Jira projects on practice-cloud" in subheaders
+    assert "Confluence spaces on practice-cloud" in subheaders
+    assert not at.error
