@@ -138,7 +138,7 @@ class Space:
 
 @dataclass(frozen=True)
 class SpacePage:
-    """One page of spaces; `api` is "v2" or "v1", whichever answered."""
+    """One page of spaces, with `api` naming the API that returned it ("v2" or "v1")."""
 
     spaces: tuple[Space, ...]
     api: str
@@ -193,7 +193,7 @@ def raise_for_status(response: requests.Response) -> None:
 
     if status == 401 and SCOPE_MISMATCH_MESSAGE in detail.lower():
         error = ScopeMissing(
-            f"{where} was refused: the token lacks a scope this endpoint needs.",
+            f"{where} was rejected: the token lacks a scope this endpoint needs.",
             hint="Tick the missing scope on the Scopes page, add it to the app in "
             "the developer console, and consent again.",
             **common,
@@ -204,7 +204,7 @@ def raise_for_status(response: requests.Response) -> None:
         raise error
     if status == 401:
         raise Unauthorized(
-            f"{where} was refused (401): the token is missing, expired or revoked.",
+            f"{where} was rejected (401): the token is missing, expired or revoked.",
             hint="Refresh the token on the Connection page, or connect again.",
             **common,
         )
@@ -431,8 +431,8 @@ def search_projects(
 ) -> ProjectPage:
     """Return one page of Jira projects visible to the user.
 
-    Jira answers 404 when no project matches the search; that becomes an empty
-    last page.
+    Jira returns 404 when no project matches the search, and that becomes an
+    empty last page.
     """
     url = f"{endpoints.jira_base(cloud_id)}/rest/api/3/project/search"
     params = {

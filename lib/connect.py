@@ -93,7 +93,7 @@ def complete_consent(
 ) -> ConnectionRecord:
     """Check the callback's state, exchange its code once, and store the tokens.
 
-    `expected_state` is the state of the consent this browser tab started; a
+    `expected_state` is the state of the consent this browser tab started. A
     pasted address must carry that same state, and a bare pasted code uses it.
     """
     state = callback.state or expected_state

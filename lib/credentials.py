@@ -34,7 +34,7 @@ def validate_client_secret(value: str | None) -> str:
 def _validate_token_like(
     field_name: str, label: str, value: str | None, *, secret: bool = False
 ) -> str:
-    """Strip surrounding whitespace; reject what cannot be a copied credential.
+    """Strip surrounding whitespace and reject what cannot be a copied credential.
 
     Messages never repeat a secret's value.
     """
@@ -137,7 +137,7 @@ def validate_redirect_uri(value: str | None) -> str:
         raise InvalidInput(
             field_name,
             f"The redirect URI {_preview(text)} contains a fragment (#…).",
-            hint="Remove everything from # on; OAuth redirect URIs cannot have one.",
+            hint="Remove everything from # on, because OAuth redirect URIs have none.",
         )
     if parts.username or parts.password:
         raise InvalidInput(
@@ -170,7 +170,7 @@ def is_loopback(hostname: str | None) -> bool:
 def validate_credentials(
     client_id: str | None, client_secret: str | None, redirect_uri: str | None
 ) -> Credentials:
-    """Validate all three fields; raise the first InvalidInput found."""
+    """Validate all three fields and raise the first InvalidInput found."""
     return Credentials(
         client_id=validate_client_id(client_id),
         client_secret=validate_client_secret(client_secret),

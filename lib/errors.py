@@ -1,7 +1,7 @@
 """Exceptions raised by lib/, all under one root.
 
-Each error carries a message that says what failed on which value (never a secret) and
-a `hint` that says what to do next, so a page can show both without reading the type.
+Each error carries a message naming what failed on which value (never a secret) and a
+`hint` with the next step, so a page can show both without knowing the type.
 
 DashboardError
 ├── InvalidInput (also ValueError): a value typed or pasted by the user
@@ -24,8 +24,7 @@ DashboardError
 │   └── ServerError (5xx)
 ├── NetworkError: no HTTP response at all (refused, reset, timed out)
 ├── InvalidResponse: a response that is not the JSON expected
-├── NotConnected: no stored connection to use
-└── NoSites: the grant covers no site, or the chosen site is gone
+└── NotConnected: no stored connection to use
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ class DashboardError(Exception):
 
 
 class InvalidInput(DashboardError, ValueError):
-    """A value entered by the user is invalid; `field` names the input."""
+    """A value entered by the user is invalid. `field` names the input."""
 
     def __init__(self, field: str, message: str, *, hint: str | None = None):
         super().__init__(message, hint=hint)
@@ -149,7 +148,7 @@ class Gone(ApiError):
 
 
 class RateLimited(ApiError):
-    """429: too many requests; `retry_after` is in seconds when the server sent it."""
+    """429: too many requests. `retry_after` is in seconds, when the server sent it."""
 
     retry_after: float | None = None
 
@@ -170,7 +169,3 @@ class NotConnected(DashboardError):
     """There is no stored connection to call the API with."""
 
     hint = "Finish the setup steps, or connect again on the Connection page."
-
-
-class NoSites(DashboardError):
-    """The grant covers no site, or the chosen site is not among them."""

@@ -28,7 +28,7 @@ from lib.scopes import parse_scope_string, scope_string
 logger = logging.getLogger(__name__)
 
 # Characters of an authorization code or state that survive a copy from the address
-# bar; anything else means the paste picked up extra text.
+# bar. Any other character means the paste picked up extra text.
 _URL_SAFE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
 )
@@ -37,7 +37,7 @@ MAX_PASTE_LENGTH = 8192
 
 @dataclass(frozen=True)
 class AuthorizationServer:
-    """Where to send the user and the code, and extra authorize parameters."""
+    """Authorize and token endpoint URLs, with extra authorize parameters."""
 
     authorize_url: str
     token_url: str
@@ -46,7 +46,7 @@ class AuthorizationServer:
 
 @dataclass(frozen=True)
 class TokenSet:
-    """Tokens from one token response; `expires_at` is seconds since the epoch."""
+    """Tokens from one token response, with `expires_at` in seconds since the epoch."""
 
     access_token: str = field(repr=False)
     expires_at: float
@@ -68,7 +68,7 @@ class TokenSet:
 
 @dataclass(frozen=True)
 class CallbackParams:
-    """What came back on the redirect: a code and state, or an error."""
+    """Query parameters of the redirect: a code and state, or an error."""
 
     code: str | None = field(default=None, repr=False)
     state: str | None = field(default=None, repr=False)

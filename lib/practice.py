@@ -68,12 +68,6 @@ def registered_callback() -> str | None:
         return _server.registered_redirect_uri(PRACTICE_CLIENT_ID)
 
 
-def sandbox_url() -> str | None:
-    """Return the running sandbox's base URL, or None when it is not running."""
-    with _lock:
-        return _server.base_url if _server is not None else None
-
-
 def stop_sandbox() -> None:
     global _server
     with _lock:

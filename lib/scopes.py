@@ -379,11 +379,6 @@ def validate_scope_names(names) -> tuple[str, ...]:
     return scopes
 
 
-def unknown_scopes(names) -> tuple[str, ...]:
-    """Return the names that are not in the catalogue."""
-    return tuple(name for name in normalize_scopes(names) if name not in BY_NAME)
-
-
 def scopes_in_group(group: str) -> tuple[Scope, ...]:
     """Return the catalogue entries of one group, in catalogue order."""
     return tuple(scope for scope in CATALOGUE if scope.group == group)

@@ -1,4 +1,4 @@
-"""Where the dashboard keeps its data and which Atlassian hosts it talks to."""
+"""The data folder, credential variables and Atlassian hosts of the dashboard."""
 
 from __future__ import annotations
 

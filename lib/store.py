@@ -46,7 +46,7 @@ STATE_RECORD_RETENTION = 24 * 3600
 
 @dataclass(frozen=True)
 class AppRecord:
-    """An OAuth 2.0 (3LO) app's settings; the client secret stays in the store."""
+    """An OAuth 2.0 (3LO) app's settings, without the client secret."""
 
     id: int
     environment: str
@@ -150,14 +150,14 @@ def _migrate_initial(db: sqlite_utils.Database) -> None:
 
 
 # Named migrations, applied in order and recorded in the `migrations` table. Append
-# new ones; never edit or reorder one that has shipped.
+# new ones, and never edit or reorder one that has shipped.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
     ("0001_initial", _migrate_initial),
 )
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
-    """Apply the migrations that this database has not seen; return their names."""
+    """Apply the migrations this database has not seen and return their names."""
     if "migrations" not in db.table_names():
         db["migrations"].create({"name": str, "applied_at": float}, pk="name")
     done = {row["name"] for row in db["migrations"].rows}
@@ -312,17 +312,6 @@ class Store:
         rows = list(self.db.query("select * from apps where id = ?", [app_id]))
         return _app_from_row(rows[0]) if rows else None
 
-    def find_app(self, environment: str) -> AppRecord | None:
-        """Return the most recently saved app of an environment."""
-        rows = list(
-            self.db.query(
-                "select * from apps where environment = ? "
-                "order by updated_at desc limit 1",
-                [environment],
-            )
-        )
-        return _app_from_row(rows[0]) if rows else None
-
     def active_app(self) -> AppRecord | None:
         value = self._get_setting(ACTIVE_APP_KEY)
         return self.get_app(int(value)) if value else None
@@ -352,7 +341,7 @@ class Store:
         redirect_uri: str,
         lifetime: float,
     ) -> PendingState:
-        """Record a consent about to start; the state itself is stored only hashed."""
+        """Record a consent about to start. Only the state's hash is stored."""
         now = self._clock()
         self._purge_old_states(now)
         state_hash = hash_state(state)
@@ -380,7 +369,7 @@ class Store:
         return _pending_from_row(rows[0]) if rows else None
 
     def consume_state(self, state: str) -> PendingState:
-        """Mark a pending consent used, once; raise a StateError when it cannot be.
+        """Mark a pending consent used, once, or raise the StateError that says why not.
 
         The row is found by the SHA-256 of the state, and the digests are compared
         again with hmac.compare_digest, so no timing depends on the state's bytes.
@@ -479,7 +468,7 @@ class Store:
         return self.get_connection(connection_id)
 
     def update_tokens(self, connection_id: int, tokens: TokenSet) -> ConnectionRecord:
-        """Store refreshed tokens; without a new refresh_token the old one stays."""
+        """Store refreshed tokens, keeping the old refresh token when none came back."""
         columns = self._token_columns(tokens)
         if tokens.refresh_token is None:
             del columns["refresh_token"]
@@ -508,17 +497,6 @@ class Store:
     def active_connection(self) -> ConnectionRecord | None:
         value = self._get_setting(ACTIVE_CONNECTION_KEY)
         return self.get_connection(int(value)) if value else None
-
-    def connection_for_app(self, app_id: int) -> ConnectionRecord | None:
-        rows = list(
-            self.db.query("select * from connections where app_id = ?", [app_id])
-        )
-        return _connection_from_row(rows[0]) if rows else None
-
-    def set_active_connection(self, connection_id: int | None) -> None:
-        self._set_setting(
-            ACTIVE_CONNECTION_KEY, None if connection_id is None else str(connection_id)
-        )
 
     def tokens(self, connection_id: int) -> TokenSet:
         """Decrypt a connection's tokens for immediate use."""
@@ -549,7 +527,7 @@ class Store:
             self.db["connections"].update(connection_id, {"status": status})
 
     def delete_connection(self, connection_id: int) -> None:
-        """Delete a connection and its tokens; clear it as the active one."""
+        """Delete a connection with its tokens, and clear it as the active one."""
         with self.db.atomic():
             self.db.execute("delete from connections where id = ?", [connection_id])
             if self._get_setting(ACTIVE_CONNECTION_KEY) == str(connection_id):

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 class Vault:
-    """Encrypts and decrypts text with one Fernet key; its repr shows no key."""
+    """Text encryption with one Fernet key, whose repr shows no key."""
 
     def __init__(self, key: bytes):
         try:

@@ -57,7 +57,7 @@ def _current_consent() -> connect.ConsentStart:
 
 
 def _show_outcome(consent: connect.ConsentStart) -> bool:
-    """Show how this tab's consent ended, if it has; return whether it has."""
+    """Show how this tab's consent ended, and return whether it has ended."""
     pending = store.pending_state(consent.state_hash)
     if pending is None or pending.consumed_at is None:
         return False

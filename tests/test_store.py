@@ -10,7 +10,6 @@ from lib.errors import StateExpired, StateReplayed, StateUnknown, StorageError
 from lib.oauth import TokenSet
 from lib.store import (
     MIGRATIONS,
-    PRACTICE,
     Store,
     apply_migrations,
     hash_state,
@@ -69,20 +68,6 @@ def test_save_app_updates_same_client(store):
     second = save_app(store, secret="another-fake-secret")
     assert first.id == second.id
     assert store.client_secret(first.id) == "another-fake-secret"
-
-
-def test_find_app_by_environment(store):
-    save_app(store)
-    practice = store.save_app(
-        environment=PRACTICE,
-        client_id="practice-client-id",
-        client_secret="practice-client-secret",
-        redirect_uri="http://localhost:8501/callback",
-        auth_base="http://127.0.0.1:1",
-        api_base="http://127.0.0.1:1",
-    )
-    assert store.find_app(PRACTICE) == practice
-    assert practice.is_practice
 
 
 def test_app_record_has_no_secret(store):

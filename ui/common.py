@@ -151,7 +151,7 @@ def escape_markdown(text: str) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """Format seconds as "1 h 02 min", "4 min 05 s" or "12 s"; negative is "expired"."""
+    """Format seconds as "1 h 02 min", "4 min 05 s", "12 s", or "expired" at <= 0."""
     if seconds <= 0:
         return "expired"
     seconds = int(seconds)
