@@ -10,8 +10,11 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint sandbox chromium clean
 
+# Extra Streamlit flags, for example: make run ARGS="--server.port 8502"
+ARGS ?=
+
 run: $(VENV)/.app-installed
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run app.py $(ARGS)
 
 test: $(VENV)/.dev-installed chromium
 	REQUIRE_BROWSER=1 $(PY) -m pytest $(PYTEST_ARGS)
