@@ -95,19 +95,47 @@ def complete_consent(
 
     `expected_state` is the state of the consent this browser tab started. A
     pasted address must carry that same state, and a bare pasted code uses it.
+    The whole exchange runs inside the store's write transaction, so tokens that
+    come back are never lost to a database locked by another program.
     """
+    if callback.state is not None and expected_state is not None:
+        _check_same_state(callback.state, expected_state)
+    if callback.error:
+        if callback.state is not None:
+            _close_failed_consent(store, callback.state, callback)
+        oauth.raise_for_callback_error(callback)
+
     state = callback.state or expected_state
     if not state:
         raise InvalidInput(
             "callback",
-            "The pasted text has a code but no state, and this tab started no "
-            "consent to match it with.",
-            hint="Paste the whole address (it contains state=…), or start the "
-            "consent from the Consent page of this tab first.",
+            "The address has a code but no state, and no consent started in this "
+            "tab can supply one.",
+            hint="Use the whole address Atlassian sent the browser to (it contains "
+            "state=…), or start the consent from the Consent page first.",
         )
-    if expected_state is not None and not hmac.compare_digest(
-        state.encode(), expected_state.encode()
-    ):
+
+    failure: DashboardError | None = None
+    with store.write_transaction():
+        pending = store.consume_state(state)
+        try:
+            connection = _exchange_code(store, pending, callback.code, session_factory)
+        except DashboardError as exc:
+            store.record_state_outcome(pending.state_hash, error=exc.message)
+            failure = exc
+        else:
+            store.record_state_outcome(pending.state_hash, connection_id=connection.id)
+    if failure is not None:
+        raise failure
+    return connection
+
+
+def _check_same_state(state: str, expected_state: str) -> None:
+    same = hmac.compare_digest(
+        state.encode("utf-8", "surrogatepass"),
+        expected_state.encode("utf-8", "surrogatepass"),
+    )
+    if not same:
         raise StateMismatch(
             "The pasted address belongs to a different consent than the one this "
             "tab started.",
@@ -115,31 +143,19 @@ def complete_consent(
             "start the consent again.",
         )
 
-    if callback.error:
-        _close_failed_consent(store, state, callback)
-        oauth.raise_for_callback_error(callback)
-
-    pending = store.consume_state(state)
-    try:
-        connection = _exchange_code(store, pending, callback.code, session_factory)
-    except DashboardError as exc:
-        store.record_state_outcome(pending.state_hash, error=exc.message)
-        raise
-    store.record_state_outcome(pending.state_hash, connection_id=connection.id)
-    return connection
-
 
 def _close_failed_consent(
     store: Store, state: str, callback: oauth.CallbackParams
 ) -> None:
     """Use up the state of a refused consent so it cannot be replayed."""
     try:
-        pending = store.consume_state(state)
+        with store.write_transaction():
+            pending = store.consume_state(state)
+            store.record_state_outcome(
+                pending.state_hash, error=callback.error_description or callback.error
+            )
     except StateError:
         return
-    store.record_state_outcome(
-        pending.state_hash, error=callback.error_description or callback.error
-    )
 
 
 def _exchange_code(
@@ -185,10 +201,13 @@ def refresh_connection(
 ) -> ConnectionRecord:
     """Refresh a connection's tokens and store the rotated refresh token.
 
-    With `if_access_token_is`, the refresh is skipped when another caller in this
-    process already replaced that access token.
+    With `if_access_token_is`, the refresh is skipped when another caller already
+    replaced that access token. The stored tokens are reread, and the new ones
+    written, while the store's write lock is held, so callers in other threads
+    and processes sharing the database refresh one after another.
     """
-    with _refresh_lock:
+    failure: TokenRequestFailed | None = None
+    with _refresh_lock, store.write_transaction():
         connection = _require_connection(store, connection_id)
         tokens = store.tokens(connection_id)
         if if_access_token_is is not None and tokens.access_token != if_access_token_is:
@@ -212,9 +231,13 @@ def refresh_connection(
         except TokenRequestFailed as exc:
             if exc.error == "invalid_grant":
                 store.set_connection_status(connection_id, NEEDS_CONSENT)
-            raise
-        logger.info("Refreshed connection %s", connection_id)
-        return store.update_tokens(connection_id, new_tokens)
+            failure = exc
+        else:
+            logger.info("Refreshed connection %s", connection_id)
+            connection = store.update_tokens(connection_id, new_tokens)
+    if failure is not None:
+        raise failure
+    return connection
 
 
 def _require_connection(store: Store, connection_id: int) -> ConnectionRecord:

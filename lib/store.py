@@ -7,6 +7,7 @@ secret by id when they are about to use it. Every statement takes parameters.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -14,7 +15,8 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -42,6 +44,9 @@ SELECTED_SCOPES_KEY = "selected_scopes"
 
 # How long a finished consent's outcome stays readable by the tab that started it.
 STATE_RECORD_RETENTION = 24 * 3600
+
+# Seconds a write waits for another connection's write lock before failing.
+LOCK_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,48 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     return applied
 
 
+def storage_error(exc: sqlite3.Error, path: object = "the database") -> StorageError:
+    """Turn an sqlite3 error into a StorageError that says what to do about it."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            f"The database {path} is locked by another program.",
+            hint="Close other dashboards or programs using it, then try again.",
+        )
+    if "readonly" in text or "read-only" in text:
+        return StorageError(
+            f"The database {path} is read-only.",
+            hint="Make the file and its folder writable by you, or set "
+            "ATLASSIAN_DASHBOARD_DATA to a writable folder.",
+        )
+    return StorageError(
+        f"The database {path} could not be used: {text}.",
+        hint="Check the file and its folder, or set ATLASSIAN_DASHBOARD_DATA to "
+        "another folder. Keep the old file: it holds your connections.",
+    )
+
+
+def _map_storage_errors(cls):
+    """Wrap each public method of a class so that sqlite3 errors become
+    StorageError. Nothing is retried, and no secret is part of the message."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or not callable(member):
+            continue
+        setattr(cls, name, _with_storage_errors(member))
+    return cls
+
+
+def _with_storage_errors(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from exc
+
+    return wrapper
+
+
 def _create_private_file(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
@@ -191,6 +238,7 @@ def _create_private_file(path: Path) -> None:
     os.close(descriptor)
 
 
+@_map_storage_errors
 class Store:
     """SQLite storage for apps, pending consents and connections."""
 
@@ -199,11 +247,16 @@ class Store:
         db: sqlite_utils.Database,
         vault: Vault,
         clock: Callable[[], float] = time.time,
+        path: Path | str = "in memory",
     ):
         self.db = db
+        self.path = path
         self._vault = vault
         self._clock = clock
-        apply_migrations(db)
+        try:
+            apply_migrations(db)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, path) from exc
 
     @classmethod
     def open(
@@ -217,22 +270,18 @@ class Store:
         vault = vault or Vault(load_key())
         try:
             _create_private_file(path)
-            connection = sqlite3.connect(str(path), timeout=5)
+            connection = sqlite3.connect(str(path), timeout=LOCK_TIMEOUT)
             db = sqlite_utils.Database(connection)
             db.execute("PRAGMA foreign_keys = ON")
-            return cls(db, vault, clock)
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(
-                f"Cannot open the database {path}: {exc}.",
-                hint="Close other programs using it, check that the folder is "
-                "writable, or set ATLASSIAN_DASHBOARD_DATA to another folder.",
-            ) from exc
+        except sqlite3.Error as exc:
+            raise storage_error(exc, path) from exc
         except OSError as exc:
             raise StorageError(
                 f"Cannot create the database {path}: {exc.strerror}.",
                 hint="Make the folder writable, or set ATLASSIAN_DASHBOARD_DATA to "
                 "another folder.",
             ) from exc
+        return cls(db, vault, clock, path)
 
     def close(self) -> None:
         self.db.close()
@@ -245,6 +294,30 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.db.conn!r})"
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        """Hold SQLite's write lock for the block and commit at its end.
+
+        BEGIN IMMEDIATE takes the lock before the block runs, so a block that calls
+        a server and then stores the answer fails before the call, not after it,
+        when another process holds the lock. Other processes that write wait for
+        up to LOCK_TIMEOUT seconds. An exception in the block rolls it back.
+        """
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from exc
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        try:
+            self.db.conn.commit()
+        except sqlite3.Error as exc:
+            self.db.conn.rollback()
+            raise storage_error(exc, self.path) from exc
 
     # Settings ------------------------------------------------------------------
 
@@ -302,11 +375,14 @@ class Store:
                 self.db["apps"].update(app_id, row)
             else:
                 app_id = self.db["apps"].insert({**row, "created_at": now}).last_pk
-            self._set_setting(ACTIVE_APP_KEY, str(app_id))
+            self._activate_app(app_id)
         return self.get_app(app_id)
 
     def update_app_endpoints(self, app_id: int, auth_base: str, api_base: str) -> None:
-        self.db["apps"].update(app_id, {"auth_base": auth_base, "api_base": api_base})
+        with self.db.atomic():
+            self.db["apps"].update(
+                app_id, {"auth_base": auth_base, "api_base": api_base}
+            )
 
     def get_app(self, app_id: int) -> AppRecord | None:
         rows = list(self.db.query("select * from apps where id = ?", [app_id]))
@@ -317,7 +393,17 @@ class Store:
         return self.get_app(int(value)) if value else None
 
     def set_active_app(self, app_id: int) -> None:
+        with self.db.atomic():
+            self._activate_app(app_id)
+
+    def _activate_app(self, app_id: int) -> None:
+        """Make an app active, and its connection (or none) the active connection,
+        so the connection in use always belongs to the app in use."""
         self._set_setting(ACTIVE_APP_KEY, str(app_id))
+        rows = list(
+            self.db.query("select id from connections where app_id = ?", [app_id])
+        )
+        self._set_setting(ACTIVE_CONNECTION_KEY, str(rows[0]["id"]) if rows else None)
 
     def client_secret(self, app_id: int) -> str:
         rows = list(
@@ -396,12 +482,12 @@ class Store:
                 "and has expired.",
             )
 
-        cursor = self.db.execute(
-            "update pending_states set consumed_at = ? "
-            "where state_hash = ? and consumed_at is null",
-            [now, state_hash],
-        )
-        self.db.conn.commit()
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "update pending_states set consumed_at = ? "
+                "where state_hash = ? and consumed_at is null",
+                [now, state_hash],
+            )
         if cursor.rowcount != 1:
             raise StateReplayed(
                 "This callback is being used by another tab or was already used.",

@@ -61,15 +61,16 @@ def load_key(environ: Mapping[str, str] = os.environ) -> bytes:
 
 
 def _read_or_create_key_file(path: Path) -> bytes:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return _read_key_file(path)
     except OSError as exc:
         raise StorageError(
-            f"Cannot create the key file {path}: {exc.strerror}.",
-            hint=f"Make the folder writable, or set {settings.KEY_ENV}.",
+            f"Cannot create the key file {path}: {exc.strerror or exc}.",
+            hint=f"Make sure {path.parent} is a writable folder, or set "
+            f"{settings.DATA_DIR_ENV} to another folder.",
         ) from exc
 
     key = Fernet.generate_key()

@@ -1,5 +1,6 @@
 import json
 import logging
+import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,6 +14,7 @@ from lib.errors import (
     StateMismatch,
     StateReplayed,
     StateUnknown,
+    StorageError,
     TokenRequestFailed,
 )
 from lib.http import create_session
@@ -308,3 +310,71 @@ def test_logs_hold_no_secrets(store, app, caplog):
     ):
         assert secret not in text
     assert "POST auth.example.test/oauth/token -> 200" in text
+
+
+@pytest.fixture
+def other_writer(store):
+    """Hold the store's write lock from a second connection, as another process
+    would, and make the store give up waiting quickly."""
+    other = sqlite3.connect(store.path)
+    store.db.conn.execute("PRAGMA busy_timeout = 50")
+    other.execute("BEGIN IMMEDIATE")
+    yield
+    other.rollback()
+    other.close()
+
+
+@responses.activate
+def test_refresh_with_locked_store_sends_nothing(store, connection, other_writer):
+    with pytest.raises(StorageError):
+        connect.refresh_connection(
+            store, connection.id, session_factory=no_retry_session
+        )
+    assert len(responses.calls) == 0
+    assert store.tokens(connection.id).refresh_token == "fake-refresh-0"
+
+
+@responses.activate
+def test_consent_with_locked_store_keeps_state(store, app):
+    consent = connect.begin_consent(store, app, ("read:jira-work",))
+    other = sqlite3.connect(store.path)
+    store.db.conn.execute("PRAGMA busy_timeout = 50")
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError):
+            connect.complete_consent(
+                store,
+                CallbackParams(code="code-1", state=consent.state),
+                session_factory=no_retry_session,
+            )
+    finally:
+        other.rollback()
+        other.close()
+    assert len(responses.calls) == 0
+    assert store.pending_state(consent.state_hash).consumed_at is None
+
+
+def test_error_callback_without_state_keeps_tab_consent(store, app):
+    consent = connect.begin_consent(store, app, ("read:jira-work",))
+    with pytest.raises(ConsentDenied):
+        connect.complete_consent(
+            store,
+            CallbackParams(error="access_denied"),
+            expected_state=consent.state,
+        )
+    assert store.pending_state(consent.state_hash).consumed_at is None
+
+
+@responses.activate
+def test_failed_refresh_status_committed(store, connection):
+    responses.post(
+        TOKEN_URL,
+        json={"error": "invalid_grant", "error_description": "x"},
+        status=403,
+    )
+    with pytest.raises(TokenRequestFailed):
+        connect.refresh_connection(
+            store, connection.id, session_factory=no_retry_session
+        )
+    store.db.conn.rollback()
+    assert store.get_connection(connection.id).status == connect.NEEDS_CONSENT

@@ -1,4 +1,5 @@
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -282,3 +283,65 @@ def test_fresh_in_memory_store():
     db = sqlite_utils.Database(memory=True)
     store = Store(db, Vault(Fernet.generate_key()))
     assert store.active_app() is None
+
+
+@pytest.fixture
+def locked(tmp_path):
+    """Open a store file and hold its write lock from a second connection."""
+    path = tmp_path / "locked.db"
+    vault = Vault(Fernet.generate_key())
+    store = Store.open(path, vault=vault)
+    app = save_app(store)
+    other = sqlite3.connect(path)
+    other.execute("BEGIN IMMEDIATE")
+    store.db.conn.execute("PRAGMA busy_timeout = 50")
+    yield store, app
+    other.rollback()
+    other.close()
+    store.close()
+
+
+def test_locked_write_is_storage_error(locked):
+    store, _ = locked
+    with pytest.raises(StorageError) as caught:
+        store.save_selected_scopes(("read:me",))
+    assert "locked by another program" in caught.value.message
+
+
+def test_locked_write_transaction_fails_first(locked):
+    store, _ = locked
+    ran = []
+    with pytest.raises(StorageError), store.write_transaction():
+        ran.append(True)
+    assert ran == []
+
+
+def test_locked_reads_still_work(locked):
+    store, app = locked
+    assert store.client_secret(app.id) == CLIENT_SECRET
+
+
+def test_new_app_without_connection_clears_active(store):
+    app = save_app(store)
+    store.save_connection(app_id=app.id, tokens=tokens(), requested_scopes=())
+    save_app(store, client_id="client-2")
+    assert store.active_connection() is None
+
+
+def test_switching_back_restores_connection(store):
+    app = save_app(store)
+    connection = store.save_connection(
+        app_id=app.id, tokens=tokens(), requested_scopes=()
+    )
+    save_app(store, client_id="client-2")
+    store.set_active_app(app.id)
+    assert store.active_connection() == connection
+
+
+def test_data_dir_that_is_a_file(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("ATLASSIAN_DASHBOARD_DATA", str(blocker))
+    with pytest.raises(StorageError) as caught:
+        Store.open()
+    assert str(blocker) in caught.value.message
