@@ -341,15 +341,27 @@ def parse_project_page(payload, url: str) -> ProjectPage:
     projects = tuple(
         _parse_project(value) for value in payload["values"] if isinstance(value, dict)
     )
-    total = payload.get("total")
     return ProjectPage(
         projects=projects,
-        start_at=int(payload.get("startAt") or 0),
-        max_results=int(payload.get("maxResults") or len(projects)),
-        total=total if isinstance(total, int) else None,
-        is_last=bool(payload.get("isLast", True)),
+        start_at=_int_field(payload, "startAt", 0),
+        max_results=_int_field(payload, "maxResults", len(projects)),
+        total=_int_field(payload, "total", None),
+        is_last=payload.get("isLast", True) is not False,
         url=url,
     )
+
+
+def _int_field(payload: dict, name: str, default):
+    """Return an integer field, the default when absent, or raise InvalidResponse."""
+    value = payload.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidResponse(
+            f"The response's {name} is {str(value)[:40]!r}, not an integer.",
+            hint="Check the API base URL. A proxy may have changed the response.",
+        )
+    return value
 
 
 def _parse_project(value: dict) -> Project:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from lib.errors import InvalidInput
 
@@ -89,71 +90,117 @@ def validate_redirect_uri(value: str | None) -> str:
     accepted for a loopback host, because the authorization code travels in it.
     """
     text = (value or "").strip()
-    field_name = "redirect_uri"
+    _check_uri_text(text)
+    parts = _split_uri(text)
+    _check_uri_parts(text, parts)
+    return text
+
+
+def _invalid_uri(message: str, hint: str) -> InvalidInput:
+    return InvalidInput("redirect_uri", message, hint=hint)
+
+
+def _check_uri_text(text: str) -> None:
     if not text:
-        raise InvalidInput(
-            field_name,
+        raise _invalid_uri(
             "The redirect URI is empty.",
-            hint="Enter the callback URL registered under Authorization in the "
+            "Enter the callback URL registered under Authorization in the "
             "developer console, for example http://localhost:8501/callback.",
         )
-    if len(text) > MAX_URI_LENGTH or any(c.isspace() for c in text):
-        raise InvalidInput(
-            field_name,
-            f"The redirect URI {_preview(text)} contains spaces or is too long.",
-            hint="Paste the callback URL exactly as registered.",
+    if len(text) > MAX_URI_LENGTH:
+        raise _invalid_uri(
+            f"The redirect URI is {len(text)} characters long (at most "
+            f"{MAX_URI_LENGTH}).",
+            "Paste only the callback URL, exactly as registered.",
+        )
+    if text[0] in _QUOTES or text[-1] in _QUOTES:
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} starts or ends with a quote mark.",
+            "Remove the quotes and paste the bare URL.",
+        )
+    if any(character.isspace() for character in text):
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} contains spaces or line breaks.",
+            "Paste the callback URL exactly as registered, in one piece.",
+        )
+    if not text.isascii() or not text.isprintable():
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} contains invisible or non-ASCII "
+            "characters.",
+            "Type the URL again. Write a non-ASCII host name in its xn-- form.",
         )
 
-    parts = urlsplit(text)
-    if not parts.scheme:
-        raise InvalidInput(
-            field_name,
-            f"The redirect URI {_preview(text)} is relative; it needs a scheme and "
-            "host.",
-            hint="Write the full URL, for example http://localhost:8501/callback.",
-        )
-    if parts.scheme not in ("http", "https"):
-        raise InvalidInput(
-            field_name,
-            f"The redirect URI {_preview(text)} uses the scheme {parts.scheme!r}.",
-            hint="Use an https:// URL, or http:// on localhost.",
-        )
+
+def _split_uri(text: str) -> SplitResult:
     try:
-        hostname = parts.hostname
+        parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
+        if parts.netloc.count("[") > 1 or parts.netloc.count("]") > 1:
+            raise ValueError("more than one IPv6 bracket")
     except ValueError as exc:
-        raise InvalidInput(
-            field_name,
+        raise _invalid_uri(
             f"The redirect URI {_preview(text)} has an invalid host or port.",
-            hint="Check the part after // for typos.",
+            "Check the part after // for typos.",
         ) from exc
-    if not hostname:
-        raise InvalidInput(
-            field_name,
-            f"The redirect URI {_preview(text)} has no host.",
-            hint="Write the full URL, for example http://localhost:8501/callback.",
+    if not parts.scheme:
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} is relative. It needs a scheme and "
+            "a host.",
+            "Write the full URL, for example http://localhost:8501/callback.",
+        )
+    return parts
+
+
+def _check_uri_parts(text: str, parts: SplitResult) -> None:
+    if parts.scheme not in ("http", "https"):
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} uses the scheme {parts.scheme!r}.",
+            "Use an https:// URL, or http:// on localhost.",
+        )
+    if not parts.hostname or not _is_host(parts.hostname) or parts.port == 0:
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} has no valid host and port.",
+            "Write the full URL, for example http://localhost:8501/callback.",
         )
     if parts.fragment or "#" in text:
-        raise InvalidInput(
-            field_name,
+        raise _invalid_uri(
             f"The redirect URI {_preview(text)} contains a fragment (#…).",
-            hint="Remove everything from # on, because OAuth redirect URIs have none.",
+            "Remove everything from # on, because OAuth redirect URIs have none.",
         )
-    if parts.username or parts.password:
-        raise InvalidInput(
-            field_name,
+    if "@" in parts.netloc:
+        raise _invalid_uri(
             f"The redirect URI {_preview(text)} contains a user name or password.",
-            hint="Remove the part before @.",
+            "Remove the part before @.",
         )
-    if parts.scheme == "http" and not is_loopback(hostname):
-        raise InvalidInput(
-            field_name,
+    reserved = sorted(_CALLBACK_PARAMETERS & set(parse_qs(parts.query, True)))
+    if reserved:
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} already contains "
+            f"{', '.join(name + '=' for name in reserved)}.",
+            "Atlassian adds code= and state= itself. Use the callback URL without "
+            "them.",
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise _invalid_uri(
             f"The redirect URI {_preview(text)} uses plain http on a host other "
             "than localhost.",
-            hint="Use https for any host that is not this computer; the "
+            "Use https for any host that is not this computer, because the "
             "authorization code travels in this address.",
         )
-    return text
+
+
+_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+_CALLBACK_PARAMETERS = frozenset({"code", "state", "error", "error_description"})
+
+
+def _is_host(hostname: str) -> bool:
+    """Return whether a host is a DNS name or an IP address."""
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return _HOST_NAME.fullmatch(hostname) is not None
+    return True
 
 
 def is_loopback(hostname: str | None) -> bool:

@@ -23,7 +23,7 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 
 # A Retry-After longer than this is not slept through: the response is returned
 # so the caller can tell the user when to try again.
-MAX_RETRY_AFTER = 30.0
+MAX_RETRY_AFTER = 10.0
 
 
 class DisallowedHost(requests.RequestException):
@@ -74,13 +74,15 @@ class _CappedRetry(Retry):
 
 def _retry_policy() -> Retry:
     # Atlassian's rate-limit guidance: honour Retry-After, back off exponentially
-    # with jitter, and give up after a few attempts. POST is never retried, so an
+    # with jitter, and give up after a few attempts. A page waits for at most two
+    # status retries of at most MAX_RETRY_AFTER seconds each. Only GET, HEAD and
+    # OPTIONS are retried, also after a dropped keep-alive connection, so an
     # authorization code is never sent twice.
     return _CappedRetry(
         total=3,
         connect=2,
-        read=0,
-        status=3,
+        read=1,
+        status=2,
         backoff_factor=1.0,
         backoff_max=MAX_RETRY_AFTER,
         backoff_jitter=0.3,

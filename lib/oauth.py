@@ -34,6 +34,13 @@ _URL_SAFE = frozenset(
 )
 MAX_PASTE_LENGTH = 8192
 
+# The longest `expires_in` accepted. Atlassian's access tokens last an hour, and a
+# year is far beyond any real token while still a valid date everywhere.
+MAX_EXPIRES_IN = 365 * 24 * 3600
+
+# How much of a server's error_description is kept in a message.
+MAX_DESCRIPTION_LENGTH = 300
+
 
 @dataclass(frozen=True)
 class AuthorizationServer:
@@ -131,7 +138,14 @@ def parse_callback(text: str) -> CallbackParams:
     if "=" not in text and "?" not in text and "/" not in text:
         return CallbackParams(code=_check_code(text))
 
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            "callback",
+            f"The pasted address is malformed ({exc}).",
+            hint="Copy the address again from the browser bar, without editing it.",
+        ) from exc
     if parts.fragment and not parts.query and "code=" in parts.fragment:
         query = parts.fragment
     elif parts.scheme or parts.netloc or text.startswith("/"):
@@ -165,7 +179,11 @@ def callback_from_query(query: Mapping[str, object]) -> CallbackParams:
                 f"The address contains both a code and error={error}.",
                 hint="Copy the address again from the browser bar, without editing it.",
             )
-        return CallbackParams(state=state, error=error, error_description=description)
+        return CallbackParams(
+            state=_check_code(state, "state") if state else None,
+            error=error,
+            error_description=description,
+        )
     if not code:
         raise InvalidInput(
             "callback",
@@ -173,7 +191,10 @@ def callback_from_query(query: Mapping[str, object]) -> CallbackParams:
             hint="After you press Accept on Atlassian's screen, copy the address of "
             "the page you land on; it contains ?code=…&state=….",
         )
-    return CallbackParams(code=_check_code(code), state=state or None)
+    return CallbackParams(
+        code=_check_code(code),
+        state=_check_code(state, "state") if state else None,
+    )
 
 
 _CALLBACK_NAMES = ("code", "state", "error", "error_description")
@@ -187,23 +208,23 @@ def _as_list(value: object) -> list[str]:
     return [str(item) for item in value]
 
 
-def _check_code(code: str) -> str:
-    code = code.strip()
-    if "%" in code:
+def _check_code(value: str, name: str = "code") -> str:
+    """Strip a code or state and reject characters a copied one cannot contain."""
+    value = value.strip()
+    if "%" in value:
         raise InvalidInput(
             "callback",
-            "The code still contains percent-encoded characters, so the address "
+            f"The {name} still contains percent-encoded characters, so the address "
             "was encoded twice.",
             hint="Copy the address straight from the browser bar.",
         )
-    if not set(code) <= _URL_SAFE:
+    if not set(value) <= _URL_SAFE:
         raise InvalidInput(
             "callback",
-            "The code contains spaces or characters that an authorization code "
-            "never has.",
-            hint="Copy the address again; make sure nothing else came with it.",
+            f"The {name} contains spaces or characters that an OAuth {name} never has.",
+            hint="Copy the address again, and make sure nothing else came with it.",
         )
-    return code
+    return value
 
 
 def raise_for_callback_error(callback: CallbackParams) -> None:
@@ -286,7 +307,11 @@ def _request_token(
 
     payload = _json_or_none(response)
     if response.status_code != 200:
-        raise _token_error(response.status_code, payload, grant_type)
+        sent_secrets = [body[name] for name in _SECRET_FIELDS if body.get(name)]
+        error = _token_error(response.status_code, payload, grant_type, sent_secrets)
+        if response.status_code == 429:
+            error.hint = _retry_hint(response, grant_type)
+        raise error
     if not isinstance(payload, dict):
         raise InvalidResponse(
             f"The token endpoint returned status 200 with a body that is not a "
@@ -311,13 +336,13 @@ def parse_token_response(payload: Mapping, requested_at: float) -> TokenSet:
     if (
         isinstance(expires_in, bool)
         or not isinstance(expires_in, (int, float))
-        or not math.isfinite(expires_in)
-        or expires_in <= 0
+        or (isinstance(expires_in, float) and not math.isfinite(expires_in))
+        or not 0 < expires_in <= MAX_EXPIRES_IN
     ):
         raise InvalidResponse(
-            f"The token response has an invalid expires_in: {expires_in!r}; it must "
-            "be a positive number of seconds.",
-            hint="Try again; if it repeats, report it to the server's owner.",
+            f"The token response has an invalid expires_in: {str(expires_in)[:40]}. "
+            f"It must be a number of seconds from 1 to {MAX_EXPIRES_IN}.",
+            hint="Try again. If it repeats, report it to the server's owner.",
         )
 
     refresh = payload.get("refresh_token")
@@ -338,12 +363,42 @@ def parse_token_response(payload: Mapping, requested_at: float) -> TokenSet:
     )
 
 
-def _token_error(status: int, payload, grant_type: str) -> TokenRequestFailed:
+_SECRET_FIELDS = ("client_secret", "code", "refresh_token")
+
+
+def _retry_hint(response: requests.Response, grant_type: str) -> str:
+    again = _how_to_retry(grant_type)
+    wait = response.headers.get("Retry-After", "").strip()
+    if wait.isdigit():
+        return f"Wait {wait} seconds, then {again}."
+    return f"Wait a minute, then {again}."
+
+
+def _how_to_retry(grant_type: str) -> str:
+    if grant_type == "refresh_token":
+        return "press Refresh now on the Connection page again"
+    return "start the consent again, because an authorization code works once"
+
+
+def _redact(text: str, secrets_sent: list[str]) -> str:
+    """Remove values this request sent from a server's text, and cap its length."""
+    for secret in secrets_sent:
+        text = text.replace(secret, "[redacted]")
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        text = text[: MAX_DESCRIPTION_LENGTH - 1] + "…"
+    return text
+
+
+def _token_error(
+    status: int, payload, grant_type: str, secrets_sent: list[str]
+) -> TokenRequestFailed:
     error = description = None
     if isinstance(payload, dict):
-        error = payload.get("error") if isinstance(payload.get("error"), str) else None
+        raw_error = payload.get("error")
+        if isinstance(raw_error, str):
+            error = _redact(raw_error, secrets_sent)[:80]
         raw = payload.get("error_description")
-        description = raw if isinstance(raw, str) else None
+        description = _redact(raw, secrets_sent) if isinstance(raw, str) else None
 
     if error == "invalid_grant" and grant_type == "refresh_token":
         message = "The refresh token was rejected (invalid_grant)."
@@ -356,6 +411,15 @@ def _token_error(status: int, payload, grant_type: str) -> TokenRequestFailed:
         hint = (
             "A code works once and expires within minutes, and the redirect URI "
             "must be the one used at consent. Start the consent again."
+        )
+    elif status == 429:
+        message = f"The token endpoint is rate limiting requests (status {status})."
+        hint = f"Wait a minute, then {_how_to_retry(grant_type)}."
+    elif status >= 500:
+        message = f"The authorization server failed with status {status}."
+        hint = (
+            "Atlassian may be unavailable. Wait a few minutes, then "
+            f"{_how_to_retry(grant_type)}."
         )
     elif status == 401 or error in ("access_denied", "invalid_client"):
         message = "The client ID or client secret was rejected."

@@ -338,3 +338,17 @@ def test_get_myself_returns_recorded_user():
     user = atlassian.get_myself(session(), ENDPOINTS, CLOUD)
     assert user["displayName"] == "Test User One"
     assert user["active"] is True
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"values": [], "startAt": "zero"},
+        {"values": [], "maxResults": {"n": 1}},
+        {"values": [], "total": 1.5},
+        {"values": [], "startAt": True},
+    ],
+)
+def test_parse_project_page_rejects_bad_numbers(payload):
+    with pytest.raises(InvalidResponse):
+        atlassian.parse_project_page(payload, "u")

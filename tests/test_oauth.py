@@ -109,6 +109,9 @@ def test_parse_callback_reads_error():
         ("http://localhost:8501/callback?code=ab%2520cd&state=s", "encoded twice"),
         ("abc def", "spaces"),
         ("x" * 9000, "characters long"),
+        ("http://[::1:8501/callback?code=abc&state=s", "malformed"),
+        ("http://localhost:8501/callback?code=abc&state=a b", "state contains"),
+        ("http://localhost:8501/callback?code=abc&state=%2541", "state still"),
     ],
 )
 def test_parse_callback_rejects(pasted, fragment):
@@ -156,6 +159,9 @@ def test_token_set_repr_hides_tokens():
         {"access_token": "a", "expires_in": float("nan")},
         {"access_token": "a"},
         {"access_token": "a", "expires_in": 3600, "refresh_token": 5},
+        {"access_token": "a", "expires_in": 10**400},
+        {"access_token": "a", "expires_in": 1e12},
+        {"access_token": "a", "expires_in": float("inf")},
     ],
 )
 def test_parse_token_response_rejects(payload):
@@ -251,7 +257,10 @@ def test_refresh_token_sends_refresh_grant():
             "code",
             "client ID or client secret was rejected",
         ),
-        (500, None, "code", "status 500 without an error"),
+        (500, None, "code", "failed with status 500"),
+        (503, None, "refresh", "failed with status 503"),
+        (429, None, "code", "rate limiting"),
+        (400, None, "code", "status 400 without an error"),
     ],
 )
 @responses.activate
@@ -330,3 +339,70 @@ def test_token_network_failure():
             code="x",
             redirect_uri="http://localhost:8501/callback",
         )
+
+
+@responses.activate
+def test_token_error_redacts_echoed_secrets():
+    responses.post(
+        TOKEN_URL,
+        json={
+            "error": "invalid_grant",
+            "error_description": "bad code fake-code-1 for secret fake-secret-1",
+        },
+        status=403,
+    )
+    with pytest.raises(TokenRequestFailed) as caught:
+        oauth.fetch_token(
+            create_session(),
+            SERVER,
+            client_id="c",
+            client_secret="fake-secret-1",
+            code="fake-code-1",
+            redirect_uri="http://localhost:8501/callback",
+        )
+    assert "fake-code-1" not in caught.value.message
+    assert "fake-secret-1" not in caught.value.message
+    assert "fake-secret-1" not in caught.value.error_description
+    assert "[redacted]" in caught.value.error_description
+
+
+@responses.activate
+def test_token_error_description_capped():
+    responses.post(
+        TOKEN_URL,
+        json={"error": "invalid_request", "error_description": "x" * 100_000},
+        status=400,
+    )
+    with pytest.raises(TokenRequestFailed) as caught:
+        oauth.fetch_token(
+            create_session(),
+            SERVER,
+            client_id="c",
+            client_secret="s",
+            code="x",
+            redirect_uri="http://localhost:8501/callback",
+        )
+    assert len(caught.value.message) < 500
+
+
+@responses.activate
+def test_token_rate_limit_hint_uses_retry_after():
+    responses.post(TOKEN_URL, status=429, headers={"Retry-After": "17"})
+    with pytest.raises(TokenRequestFailed) as caught:
+        oauth.refresh_token(
+            create_session(),
+            SERVER,
+            client_id="c",
+            client_secret="s",
+            refresh_token="fake-refresh",
+        )
+    assert "Wait 17 seconds" in caught.value.hint
+    assert "Refresh now" in caught.value.hint
+
+
+def test_error_callback_without_state():
+    callback = oauth.parse_callback(
+        "http://localhost:8501/callback?error=access_denied"
+    )
+    assert callback.error == "access_denied"
+    assert callback.state is None
