@@ -4,7 +4,8 @@ import logging
 
 import streamlit as st
 
-from ui.common import PAGES
+from lib.errors import DashboardError
+from ui.common import PAGES, show_error
 
 
 def _configure_logging() -> None:
@@ -58,4 +59,9 @@ navigation = st.navigation(
         ],
     }
 )
-navigation.run()
+try:
+    navigation.run()
+except DashboardError as exc:
+    # A page that did not handle an error itself still shows its message and
+    # next step, never a traceback.
+    show_error(exc)

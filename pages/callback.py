@@ -4,7 +4,7 @@ exchanges the code once, and clears the query string."""
 import streamlit as st
 
 from lib import connect, oauth
-from lib.errors import DashboardError
+from lib.errors import DashboardError, StorageError
 from ui.common import PAGES, active_app, open_store, show_error, stepper
 
 store = open_store()
@@ -12,8 +12,6 @@ store = open_store()
 st.title("5. Callback")
 
 query = {name: st.query_params.get_all(name) for name in st.query_params}
-# The code must not survive a reload or be kept in the browser history.
-st.query_params.clear()
 
 if not query:
     stepper(store, current="callback")
@@ -28,21 +26,30 @@ if not query:
 try:
     callback = oauth.callback_from_query(query)
     active_app(store)  # a practice app needs its sandbox running for the exchange
-    connection = connect.complete_consent(store, callback)
+    connect.complete_consent(store, callback)
+except StorageError as exc:
+    # Nothing was used up: the address stays so that a reload tries again.
+    show_error(exc)
+    st.info("When the database is usable again, reload this page.")
+    st.stop()
 except DashboardError as exc:
+    st.query_params.clear()
     show_error(exc)
     st.page_link(
         PAGES["consent"], label="Back to Consent", icon=":material/arrow_back:"
     )
-else:
-    st.success(
-        "Connected. The tokens are stored encrypted; you can close this tab, and "
-        "the tab you started from updates by itself.",
-        icon=":material/check:",
-    )
-    st.page_link(
-        PAGES["connection"], label="See the connection", icon=":material/arrow_forward:"
-    )
-    st.page_link(
-        PAGES["sites"], label="Browse your sites", icon=":material/travel_explore:"
-    )
+    st.stop()
+
+# The code must not survive a reload or be kept in the browser history.
+st.query_params.clear()
+st.success(
+    "Connected. The tokens are stored encrypted. You can close this tab: the tab "
+    "you started from updates by itself.",
+    icon=":material/check:",
+)
+st.page_link(
+    PAGES["connection"], label="See the connection", icon=":material/arrow_forward:"
+)
+st.page_link(
+    PAGES["sites"], label="Browse your sites", icon=":material/travel_explore:"
+)

@@ -84,7 +84,12 @@ def _show_outcome(consent: connect.ConsentStart) -> bool:
     return True
 
 
-consent = _current_consent()
+try:
+    consent = _current_consent()
+except DashboardError as exc:
+    show_error(exc)
+    st.page_link(PAGES["scopes"], label="Check the scopes", icon=":material/checklist:")
+    st.stop()
 if _show_outcome(consent):
     st.stop()
 
@@ -128,10 +133,10 @@ if own_callback:
     )
 else:
     st.warning(
-        f"The redirect URI {app.redirect_uri} belongs to another server, not this "
-        "dashboard. After you press Accept, copy the whole address from the new "
-        "tab's address bar (even if the page there shows an error) and paste it "
-        "below.",
+        f"The redirect URI {escape_markdown(app.redirect_uri)} belongs to another "
+        "server, not this dashboard. After you press Accept, copy the whole address "
+        "from the new tab's address bar (even if the page there shows an error) and "
+        "paste it below.",
         icon=":material/content_paste:",
     )
 

@@ -7,6 +7,7 @@ from lib.errors import InvalidInput
 from ui.common import (
     PAGES,
     active_app,
+    escape_markdown,
     open_store,
     own_callback_url,
     show_field_error,
@@ -73,7 +74,9 @@ if app is not None and app.is_practice:
             except InvalidInput as exc:
                 show_field_error(exc)
             else:
-                st.success(f"The sandbox now accepts {registered.strip()}.")
+                st.success(
+                    escape_markdown(f"The sandbox now accepts {registered.strip()}.")
+                )
 
 st.subheader("Let other people consent: Distribution")
 st.write(

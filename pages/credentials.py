@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lib import credentials, settings
-from lib.errors import DashboardError
+from lib.errors import DashboardError, StorageError
 from lib.store import ATLASSIAN
 from ui.common import (
     PAGES,
@@ -42,6 +42,14 @@ redirect_default = app.redirect_uri if app else prefill.get("redirect_uri", "")
 if not redirect_default:
     redirect_default = own_callback_url()
 has_saved_secret = app is not None and app.has_secret
+saved_secret = None
+if has_saved_secret:
+    try:
+        saved_secret = store.client_secret(app.id)
+    except StorageError as exc:
+        show_error(exc)
+        st.warning("Enter the client secret again to store it with the current key.")
+        has_saved_secret = False
 
 errors = st.session_state.get("credential_errors", {})
 
@@ -61,7 +69,7 @@ with st.form("credentials"):
         "and never shown again in full."
     )
     if has_saved_secret:
-        masked = credentials.mask_secret(store.client_secret(app.id))
+        masked = credentials.mask_secret(saved_secret)
         secret_label = f"Client secret (saved: {masked})"
         secret_help = "Leave empty to keep the saved secret, or paste a new one."
     client_secret = st.text_input(
@@ -87,7 +95,7 @@ with st.form("credentials"):
 if submitted:
     secret_value = client_secret
     if has_saved_secret and not client_secret.strip():
-        secret_value = store.client_secret(app.id)
+        secret_value = saved_secret
     errors = credentials.collect_errors(client_id, secret_value, redirect_uri)
     st.session_state["credential_errors"] = errors
     if not errors:

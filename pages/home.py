@@ -3,7 +3,14 @@
 import streamlit as st
 
 from lib import practice
-from ui.common import PAGES, active_app, open_store, own_callback_url, stepper
+from ui.common import (
+    PAGES,
+    active_app,
+    escape_markdown,
+    open_store,
+    own_callback_url,
+    stepper,
+)
 
 store = open_store()
 app = active_app(store)
@@ -43,7 +50,7 @@ with real_column:
 if app is not None:
     mode = "practice sandbox" if app.is_practice else "Atlassian"
     st.info(
-        f"Current app: client ID `{app.client_id}` against the {mode}. "
+        f"Current app: client ID {escape_markdown(app.client_id)} against the {mode}. "
         "Continue with the steps in the sidebar.",
         icon=":material/info:",
     )

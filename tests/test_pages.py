@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import streamlit as st
 from consent_helper import approve
+from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
 from lib import practice
@@ -381,3 +382,50 @@ def test_sites_lists_projects_and_spaces():
     assert "Jira projects on practice-cloud" in subheaders
     assert "Confluence spaces on practice-cloud" in subheaders
     assert not at.error
+
+
+def test_credentials_with_changed_key(monkeypatch):
+    start_practice()
+    monkeypatch.setenv("ATLASSIAN_DASHBOARD_KEY", Fernet.generate_key().decode())
+    at = run_page("pages/credentials.py")
+    assert not at.exception
+    assert any("cannot be decrypted" in e.value for e in at.error)
+    at.text_input[1].set_value(PRACTICE_CLIENT_SECRET)
+    at.button[0].click().run()
+    with Store.open() as store:
+        assert store.client_secret(store.active_app().id) == PRACTICE_CLIENT_SECRET
+
+
+def test_every_page_explains_unusable_data_folder(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ATLASSIAN_DASHBOARD_DATA", str(blocker))
+    for page in (None, "pages/credentials.py", "pages/callback.py"):
+        at = run_page(page)
+        assert not at.exception
+        assert any(str(blocker) in e.value.replace("\\", "") for e in at.error)
+
+
+def test_callback_error_without_state():
+    callback = run_page("pages/callback.py", query={"error": "access_denied"})
+    assert not callback.exception
+    assert any("cancelled" in e.value for e in callback.error)
+
+
+def test_consent_with_invalid_saved_scopes():
+    start_practice()
+    with Store.open() as store:
+        store.save_selected_scopes(("read:jira-work,offline_access",))
+    at = run_page("pages/consent.py")
+    assert not at.exception
+    assert any("commas" in e.value for e in at.error)
+
+
+def test_new_client_id_hides_old_connection():
+    connect_through_callback()
+    at = run_page("pages/credentials.py")
+    at.text_input[0].set_value("another-client")
+    at.text_input[1].set_value("another-fake-secret")
+    at.button[0].click().run()
+    connection_page = run_page("pages/connection.py")
+    assert any("no connection yet" in i.value for i in connection_page.info)
