@@ -326,6 +326,24 @@ ENDPOINT_SCOPES: dict[str, Requirement] = {
         classic=["read:confluence-space.summary"],
         granular=["read:content-details:confluence"],
     ),
+    "/rest/api/3/search/jql": _requirement(
+        classic=["read:jira-work"],
+        granular=[
+            "read:issue-details:jira",
+            "read:audit-log:jira",
+            "read:avatar:jira",
+            "read:field-configuration:jira",
+            "read:issue-meta:jira",
+        ],
+    ),
+    # NOTE: the granular scopes of the next two endpoints are not recorded here,
+    # so only the classic scope satisfies them.
+    "/rest/api/3/search/approximate-count": _requirement(classic=["read:jira-work"]),
+    "/rest/api/3/issue/{issueIdOrKey}": _requirement(classic=["read:jira-work"]),
+    # The removed search endpoints, which return 410 Gone to a token that passes
+    # this check. NOTE: their granular scopes are not recorded here.
+    "/rest/api/3/search": _requirement(classic=["read:jira-work"]),
+    "/rest/api/2/search": _requirement(classic=["read:jira-work"]),
 }
 
 

@@ -1,4 +1,4 @@
-"""Command line: python -m lib.sandbox [--port N] [--host H] [...].
+"""Command line: python -m lib.sandbox [--port N] [--host H] [--large] [...].
 
 Prints "Sandbox listening on URL" once the server serves, then runs until SIGINT
 or SIGTERM.
@@ -40,6 +40,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="access token lifetime in seconds (default 3600)",
     )
     parser.add_argument(
+        "--large",
+        action="store_true",
+        help="serve a large main site: 10,000 projects, 2,000 spaces, 50,000 "
+        "issues and 600 handbook pages",
+    )
+    parser.add_argument(
         "--redirect-uri",
         default=DEFAULT_REDIRECT_URI,
         help=f"callback URL of the practice client (default {DEFAULT_REDIRECT_URI})",
@@ -54,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    config = SandboxConfig(
+    make_config = SandboxConfig.large if args.large else SandboxConfig
+    config = make_config(
         token_lifetime=args.token_lifetime,
         latency_ms=args.latency_ms,
         practice_redirect_uri=args.redirect_uri,

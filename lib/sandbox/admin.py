@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lib.sandbox.config import MAX_DATA_COUNT, NUMERIC_SETTINGS
+from lib.sandbox.config import NUMERIC_SETTINGS, SETTING_MAXIMUMS
 from lib.sandbox.state import Fault, SandboxState
 
 logger = logging.getLogger(__name__)
@@ -109,9 +109,10 @@ def _checked_setting(name: str, value: Any) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise InvalidControlRequest(f"{name} must be a number of 0 or more")
     if kind is int:
-        if value != int(value) or value > MAX_DATA_COUNT:
+        maximum = SETTING_MAXIMUMS[name]
+        if value != int(value) or value > maximum:
             raise InvalidControlRequest(
-                f"{name} must be a whole number from 0 to {MAX_DATA_COUNT}"
+                f"{name} must be a whole number from 0 to {maximum}"
             )
         return int(value)
     return float(value)

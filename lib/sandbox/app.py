@@ -15,12 +15,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from lib.sandbox import admin, confluence, gateway, jira, oauth, sites
+from lib.sandbox import admin, confluence, gateway, jira, jira_search, oauth, sites
 from lib.sandbox.config import SandboxConfig
 from lib.sandbox.pages import render_not_found
 from lib.sandbox.state import SandboxState
 
 _JIRA = "/ex/jira/{cloudid}/rest/api/3"
+_JIRA_V2 = "/ex/jira/{cloudid}/rest/api/2"
 _WIKI = "/ex/confluence/{cloudid}/wiki"
 
 ROUTES = [
@@ -37,6 +38,19 @@ ROUTES = [
         f"{_JIRA}/universal_avatar/view/type/project/avatar/{{avatar_id:int}}",
         jira.project_avatar,
     ),
+    Route(
+        f"{_JIRA_V2}/universal_avatar/view/type/issuetype/avatar/{{avatar_id:int}}",
+        jira.issue_type_avatar,
+    ),
+    Route(f"{_JIRA}/search/jql", jira_search.search_jql, methods=["GET", "POST"]),
+    Route(
+        f"{_JIRA}/search/approximate-count",
+        jira_search.approximate_count,
+        methods=["POST"],
+    ),
+    Route(f"{_JIRA}/issue/{{issueIdOrKey}}", jira_search.issue),
+    Route(f"{_JIRA}/search", jira_search.removed_search_v3, methods=["GET", "POST"]),
+    Route(f"{_JIRA_V2}/search", jira_search.removed_search_v2, methods=["GET", "POST"]),
     Route(f"{_WIKI}/api/v2/spaces", confluence.spaces_v2),
     Route(f"{_WIKI}/api/v2/spaces/{{id}}/pages", confluence.space_pages_v2),
     Route(f"{_WIKI}/api/v2/pages/{{id}}", confluence.page_v2),
@@ -45,6 +59,7 @@ ROUTES = [
     Route("/sites/{slug}/browse/{key}", sites.browse),
     Route("/sites/{slug}/wiki", sites.wiki),
     Route("/sites/{slug}/wiki/{path:path}", sites.wiki),
+    Route("/sites/{slug}/images/icons/{kind}/{name}", sites.icon),
     Route("/avatars/{label}", sites.avatar),
     Route("/_sandbox/health", admin.health),
     Route("/_sandbox/clients", admin.register_client, methods=["POST"]),

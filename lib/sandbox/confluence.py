@@ -20,8 +20,9 @@ from urllib.parse import quote_plus, urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from lib.sandbox.data import CONFLUENCE, Page, Site, Space
+from lib.sandbox.data import CONFLUENCE, PEOPLE, Page, Site, Space
 from lib.sandbox.gateway import ApiContext, api_route
+from lib.sandbox.page_bodies import storage_body, storage_to_view
 
 V2_DEFAULT_LIMIT = 25
 V2_MAX_LIMIT = 250
@@ -38,6 +39,7 @@ PAGE_SORTS = (
 )  # fmt: skip
 PAGE_STATUSES = ("current", "archived", "deleted", "trashed")
 BODY_FORMATS = ("storage", "view", "atlas_doc_format")
+_PEOPLE_BY_ID = {person.account_id: person for person in PEOPLE}
 
 
 class BadParameter(ValueError):
@@ -194,21 +196,10 @@ def _page_links(space: Space, page: Page) -> dict:
 
 def page_body(space: Space, page: Page, body_format: str) -> dict:
     """Return the BodyType of a page in one representation."""
-    title, name = escape(page.title), escape(space.name)
-    author = escape(page.author.display_name)
     if body_format == "storage":
-        value = (
-            f"<h1>{title}</h1><p>Practice page in <strong>{name}</strong>, written "
-            f'by {author}.</p><ac:structured-macro ac:name="info" '
-            'ac:schema-version="1"><ac:rich-text-body><p>✅ Sample content 🚀</p>'
-            "</ac:rich-text-body></ac:structured-macro>"
-        )
+        value = storage_body(space, page)
     elif body_format == "view":
-        value = (
-            f"<h1>{title}</h1><p>Practice page in <strong>{name}</strong>, written "
-            f'by {author}.</p><div class="confluence-information-macro">'
-            "<p>✅ Sample content 🚀</p></div>"
-        )
+        value = storage_to_view(storage_body(space, page), page, _PEOPLE_BY_ID)
     else:
         value = json.dumps(_adf_document(space, page), ensure_ascii=False)
     return {"representation": body_format, "value": value}

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from lib.sandbox.issues import IssueTable, seed_of, spread_issue_counts
+
 # Namespace of every uuid5 in the data, so cloud ids and account ids never change.
 _NAMESPACE = uuid.UUID("5d1b3f2e-9a4c-4c1e-8f7a-2b6d0c9e4a11")
 _EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -64,9 +66,18 @@ class Project:
     uuid: str | None
 
 
+# Body templates of Confluence pages, which page_bodies defines.
+PLAIN_BODY = "plain"
+RICH_BODY = "rich"
+HOSTILE_BODY = "hostile"
+
+
 @dataclass(frozen=True)
 class Page:
-    """A Confluence page; the space homepage has no parent."""
+    """A Confluence page; the space homepage has no parent.
+
+    `body_kind` selects the body template: PLAIN_BODY, RICH_BODY or HOSTILE_BODY.
+    """
 
     id: int
     space_id: int
@@ -77,6 +88,7 @@ class Page:
     created_at: str
     version_number: int
     version_created_at: str
+    body_kind: str = PLAIN_BODY
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,10 @@ class Space:
 
 @dataclass(frozen=True)
 class Site:
-    """An Atlassian Cloud site with the products it has."""
+    """An Atlassian Cloud site with the products it has.
+
+    `issues` contains the Jira issues of `projects`, in the same project order.
+    """
 
     cloud_id: str
     slug: str
@@ -108,6 +123,7 @@ class Site:
     avatar: str
     projects: tuple[Project, ...] = ()
     spaces: tuple[Space, ...] = ()
+    issues: IssueTable | None = field(default=None, compare=False, repr=False)
 
     def has(self, product: str) -> bool:
         return product in self.products
@@ -127,10 +143,22 @@ class Dataset:
     _by_cloud_id: dict[str, Site] = field(init=False, repr=False)
     _by_slug: dict[str, Site] = field(init=False, repr=False)
     _pages: dict[tuple[str, int], tuple[Space, Page]] = field(init=False, repr=False)
+    _spaces: dict[tuple[str, int], Space] = field(init=False, repr=False)
+    _projects: dict[tuple[str, str], Project] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_cloud_id = {site.cloud_id: site for site in self.sites}
         self._by_slug = {site.slug: site for site in self.sites}
+        self._spaces = {
+            (site.cloud_id, space.id): space
+            for site in self.sites
+            for space in site.spaces
+        }
+        self._projects = {
+            (site.cloud_id, project.key): project
+            for site in self.sites
+            for project in site.projects
+        }
         self._pages = {
             (site.cloud_id, page.id): (space, page)
             for site in self.sites
@@ -145,7 +173,10 @@ class Dataset:
         return self._by_slug.get(slug)
 
     def find_space(self, site: Site, space_id: int) -> Space | None:
-        return next((space for space in site.spaces if space.id == space_id), None)
+        return self._spaces.get((site.cloud_id, space_id))
+
+    def find_project(self, site: Site, key: str) -> Project | None:
+        return self._projects.get((site.cloud_id, key))
 
     def find_page(self, site: Site, page_id: int) -> tuple[Space, Page] | None:
         return self._pages.get((site.cloud_id, page_id))
@@ -219,26 +250,33 @@ _SPACE_TOPICS = (
 )  # fmt: skip
 _TYPE_CYCLE = ("software", "software", "business", "software", "service_desk")
 
-# (key, name, space type, page count) of the fixed spaces of the main site. The
-# handbook has enough pages to need several pages of results.
+# (key, name, space type, child page count) of the fixed spaces of the main site.
+# A count of None picks 1 to 5 child pages from the space's index. The handbook's
+# count is the handbook_pages switch.
+HANDBOOK_KEY = "ENG"
 _MAIN_SPACES = (
-    ("ENG", "Engineering Handbook", "global", 40),
-    ("EQUIPE", "Équipe Produit", "global", 0),
-    ("ELL", "Ελληνική Ομάδα", "global", 0),
-    ("SALES", "Отдел продаж", "global", 0),
-    ("DESIGN", "設計チーム", "global", 0),
-    ("SUPPORT", "فريق الدعم", "global", 0),
-    ("LAUNCH", "Launch 🚀 Notes", "global", 0),
-    ("MARKUP", '<b>Bold</b> & "quoted"', "global", 0),
-    ("RITUALS", "Team Rituals", "collaboration", 0),
-    ("HELP", "Help Center Articles", "knowledge_base", 0),
+    (HANDBOOK_KEY, "Engineering Handbook", "global", None),
+    ("EQUIPE", "Équipe Produit", "global", None),
+    ("ELL", "Ελληνική Ομάδα", "global", None),
+    ("SALES", "Отдел продаж", "global", None),
+    ("DESIGN", "設計チーム", "global", None),
+    ("SUPPORT", "فريق الدعم", "global", None),
+    ("LAUNCH", "Launch 🚀 Notes", "global", None),
+    ("MARKUP", '<b>Bold</b> & "quoted"', "global", None),
+    ("RITUALS", "Team Rituals", "collaboration", None),
+    ("HELP", "Help Center Articles", "knowledge_base", None),
 )
 _GERMAN_SPACES = (
-    ("WILLKOMMEN", "Willkommen", "global", 0),
-    ("TECHNIK", "Technik-Wiki", "global", 0),
-    ("PFLEGE", "Ärzte & Pflege", "global", 0),
-    ("ARCHIV", "Archiv 2019", "global", 0),
+    ("WILLKOMMEN", "Willkommen", "global", None),
+    ("TECHNIK", "Technik-Wiki", "global", None),
+    ("PFLEGE", "Ärzte & Pflege", "global", None),
+    ("ARCHIV", "Archiv 2019", "global", None),
 )
+# Issue counts of the projects of the two small sites, in project order.
+_GERMAN_ISSUE_COUNTS = (18, 7, 12, 25, 3, 0)
+_JIRA_ONLY_ISSUE_COUNTS = (30, 12, 9, 40, 15)
+# Child pages cycle through these titles. _CHILD_BODY_KINDS maps a position in
+# the cycle to the body kind of the page; other positions get PLAIN_BODY.
 _CHILD_TITLES = (
     "Getting started",
     "Meeting notes 2025-02-03",
@@ -249,6 +287,7 @@ _CHILD_TITLES = (
     "Многоязычная страница — 多言語ページ — صفحة",
     "FAQ",
 )
+_CHILD_BODY_KINDS = {0: RICH_BODY, 2: RICH_BODY, 5: HOSTILE_BODY}
 
 
 def _make_project(index: int, key: str, name: str, type_key: str, site: str):
@@ -286,8 +325,11 @@ def _build_projects(specs, site: str) -> tuple[Project, ...]:
     )
 
 
-def _build_pages(space_id: int, index: int, name: str, personal: bool, extra: int):
-    children = extra or (index * 7) % 5 + 1
+def _build_pages(
+    space_id: int, index: int, name: str, personal: bool, children: int | None
+):
+    if children is None:
+        children = (index * 7) % 5 + 1
     author = PEOPLE[index % len(PEOPLE)]
     created = index * 1440 + 60
     homepage = Page(
@@ -300,6 +342,7 @@ def _build_pages(space_id: int, index: int, name: str, personal: bool, extra: in
         created_at=timestamp(created),
         version_number=1,
         version_created_at=timestamp(created),
+        body_kind=RICH_BODY,
     )
     pages = [homepage]
     for child in range(children):
@@ -318,6 +361,7 @@ def _build_pages(space_id: int, index: int, name: str, personal: bool, extra: in
                 created_at=timestamp(created + 30 * (child + 1)),
                 version_number=1 + page_id % 4,
                 version_created_at=timestamp(created + 30 * (child + 1) + 2880),
+                body_kind=_CHILD_BODY_KINDS.get(child % len(_CHILD_TITLES), PLAIN_BODY),
             )
         )
     return tuple(pages)
@@ -344,10 +388,11 @@ def _personal_spec(person: Person, archived: bool) -> tuple:
     return (person.personal_space_key, person.display_name, "personal", 2, status)
 
 
-def _main_space_specs(count: int) -> list[tuple[tuple, Person]]:
+def _main_space_specs(count: int, handbook_pages: int) -> list[tuple[tuple, Person]]:
     """Return (spec, owner) pairs: fixed, generated and personal spaces mixed."""
     shared = [
-        (key, name, kind, pages, "current") for key, name, kind, pages in _MAIN_SPACES
+        (key, name, kind, handbook_pages if key == HANDBOOK_KEY else pages, "current")
+        for key, name, kind, pages in _MAIN_SPACES
     ]
     generated_count = max(0, count - len(_MAIN_SPACES) - len(PEOPLE))
     for index in range(generated_count):
@@ -358,7 +403,7 @@ def _main_space_specs(count: int) -> list[tuple[tuple, Person]]:
         key = (adjective[:2] + topic[:2]).upper() + suffix
         name = f"{adjective} {topic}" + (f" {suffix}" if suffix else "")
         status = "archived" if index % 9 == 8 else "current"
-        shared.append((key, name, "global", 0, status))
+        shared.append((key, name, "global", None, status))
 
     # The last colleague's personal space is archived, as happens when someone
     # leaves. Personal spaces are spread between the others so that paging by id
@@ -389,36 +434,69 @@ def _german_space_pairs() -> list[tuple[tuple, Person]]:
     return pairs
 
 
-def build_dataset(project_count: int = 120, space_count: int = 60) -> Dataset:
-    """Build the sample data; the counts size the main site "practice-cloud"."""
+def _issue_table(site_slug: str, projects, counts) -> IssueTable:
+    return IssueTable(
+        seed=seed_of(site_slug),
+        project_keys=[project.key for project in projects],
+        counts=counts,
+        people_count=len(PEOPLE),
+    )
+
+
+def _site(slug, name, avatar, products, projects, spaces, issue_counts) -> Site:
+    return Site(
+        cloud_id=stable_uuid("site", slug),
+        slug=slug,
+        name=name,
+        products=frozenset(products),
+        avatar=avatar,
+        projects=projects,
+        spaces=spaces,
+        issues=_issue_table(slug, projects, issue_counts),
+    )
+
+
+def build_dataset(
+    project_count: int = 120,
+    space_count: int = 60,
+    issue_count: int = 2000,
+    handbook_pages: int = 40,
+) -> Dataset:
+    """Build the sample data; the arguments size the main site "practice-cloud".
+
+    Issue columns are built later, on the first request that needs them.
+    """
     fixed = list(_MAIN_PROJECTS)
     main_specs = fixed + _generated_project_specs(max(0, project_count - len(fixed)))
+    main_projects = _build_projects(main_specs[:project_count], "practice-cloud")
+    german_projects = _build_projects(_GERMAN_PROJECTS, "übungsseite")
     sites = (
-        Site(
-            cloud_id=stable_uuid("site", "practice-cloud"),
-            slug="practice-cloud",
-            name="practice-cloud",
-            products=frozenset({JIRA, CONFLUENCE}),
-            avatar="flag",
-            projects=_build_projects(main_specs[:project_count], "practice-cloud"),
-            spaces=_build_spaces(_main_space_specs(space_count)),
+        _site(
+            "practice-cloud",
+            "practice-cloud",
+            "flag",
+            (JIRA, CONFLUENCE),
+            main_projects,
+            _build_spaces(_main_space_specs(space_count, handbook_pages)),
+            spread_issue_counts(issue_count, len(main_projects)),
         ),
-        Site(
-            cloud_id=stable_uuid("site", "übungsseite"),
-            slug="übungsseite",
-            name="Übungsseite München",
-            products=frozenset({JIRA, CONFLUENCE}),
-            avatar="jersey",
-            projects=_build_projects(_GERMAN_PROJECTS, "übungsseite"),
-            spaces=_build_spaces(_german_space_pairs()),
+        _site(
+            "übungsseite",
+            "Übungsseite München",
+            "jersey",
+            (JIRA, CONFLUENCE),
+            german_projects,
+            _build_spaces(_german_space_pairs()),
+            _GERMAN_ISSUE_COUNTS,
         ),
-        Site(
-            cloud_id=stable_uuid("site", "jira-only"),
-            slug="jira-only",
-            name="jira-only",
-            products=frozenset({JIRA}),
-            avatar="triangle",
-            projects=_build_projects(_JIRA_ONLY_PROJECTS, "jira-only"),
+        _site(
+            "jira-only",
+            "jira-only",
+            "triangle",
+            (JIRA,),
+            _build_projects(_JIRA_ONLY_PROJECTS, "jira-only"),
+            (),
+            _JIRA_ONLY_ISSUE_COUNTS,
         ),
     )
     return Dataset(account=PRACTICE_USER, people=PEOPLE, sites=sites)

@@ -22,7 +22,8 @@ def jira_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"errorMessages": [message], "errors": {}}, status_code=status)
 
 
-def _avatar_urls(url: str) -> dict[str, str]:
+def avatar_urls(url: str) -> dict[str, str]:
+    """Return Jira's avatarUrls object: the 48x48 URL and smaller sizes of it."""
     joiner = "&" if "?" in url else "?"
     return {
         "48x48": url,
@@ -38,7 +39,7 @@ def user_json(context: ApiContext, person: Person) -> dict:
     return {
         "self": f"{api}/user?accountId={person.account_id}",
         "accountId": person.account_id,
-        "avatarUrls": _avatar_urls(context.avatar_url(person.display_name)),
+        "avatarUrls": avatar_urls(context.avatar_url(person.display_name)),
         "displayName": person.display_name,
         "active": True,
     }
@@ -54,7 +55,7 @@ def project_json(context: ApiContext, project: Project, with_lead: bool) -> dict
         "id": str(project.id),
         "key": project.key,
         "name": project.name,
-        "avatarUrls": _avatar_urls(avatar),
+        "avatarUrls": avatar_urls(avatar),
         "projectTypeKey": project.type_key,
         "simplified": project.simplified,
         "style": "next-gen" if project.simplified else "classic",
@@ -210,4 +211,11 @@ async def project_avatar(request: Request) -> Response:
     """
     avatar_id = request.path_params["avatar_id"]
     svg = render_avatar(f"Project {avatar_id}")
+    return Response(svg, media_type="image/svg+xml")
+
+
+async def issue_type_avatar(request: Request) -> Response:
+    """Serve an issue type icon as SVG. Like project avatars, it needs no token."""
+    avatar_id = request.path_params["avatar_id"]
+    svg = render_avatar(f"Type {avatar_id}")
     return Response(svg, media_type="image/svg+xml")

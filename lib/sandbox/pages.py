@@ -150,14 +150,22 @@ def render_site(site: Site, base_url: str) -> str:
     return _layout(site.name, body)
 
 
-def render_project(site: Site, project: Project, issue_key: str | None) -> str:
-    """Render a Jira project page, or an issue placeholder inside the project."""
+def render_project(
+    site: Site,
+    project: Project,
+    issue_key: str | None,
+    summary: str | None = None,
+    status: str | None = None,
+) -> str:
+    """Render a Jira project page, or one of its issues with summary and status."""
     heading = escape(project.name)
     if issue_key:
         heading = f"{escape(issue_key)} in {heading}"
-    body = (
-        f"<h1>{heading}</h1><dl>"
-        f"<dt>Key</dt><dd>{escape(project.key)}</dd>"
+    body = f"<h1>{heading}</h1>"
+    if summary is not None:
+        body += f"<p>{escape(summary)}</p><p>Status: {escape(status or '')}</p>"
+    body += (
+        f"<dl><dt>Key</dt><dd>{escape(project.key)}</dd>"
         f"<dt>Type</dt><dd>{escape(project.type_key)}</dd>"
         f"<dt>Lead</dt><dd>{escape(project.lead.display_name)}</dd>"
         f"<dt>Site</dt><dd>{escape(site.name)}</dd></dl>"

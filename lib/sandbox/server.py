@@ -66,6 +66,11 @@ class SandboxServer:
             return self.base_url
 
         self._socket = socket.create_server((self.host, self.port))
+        # asyncio turns Nagle's algorithm off only for sockets whose proto is
+        # IPPROTO_TCP, and create_server leaves proto at 0. Without this, a
+        # response on a kept-alive connection can wait about 40 ms for a delayed
+        # ACK. Accepted sockets inherit the option on Linux.
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         port = self._socket.getsockname()[1]
         config = uvicorn.Config(
             self.app,

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from lib.sandbox.data import Site
+from lib.sandbox.issues import STATUSES, SUMMARIES
 from lib.sandbox.oauth import base_url_of
 from lib.sandbox.pages import (
     render_avatar,
@@ -44,12 +45,20 @@ async def browse(request: Request) -> Response:
     site = _site(request)
     key = request.path_params["key"]
     project_key, _, number = key.partition("-")
-    project = (
-        next((p for p in site.projects if p.key == project_key), None) if site else None
-    )
+    dataset = request.app.state.sandbox.dataset
+    project = dataset.find_project(site, project_key) if site else None
     if project is None:
         return _not_found(f"No project {project_key}")
-    return HTMLResponse(render_project(site, project, key if number else None))
+    if not number:
+        return HTMLResponse(render_project(site, project, None))
+
+    row = site.issues.find(key)
+    if row is None:
+        return _not_found(f"No issue {key}")
+    site.issues.ensure_built()
+    summary = SUMMARIES[site.issues.summary[row]]
+    status = STATUSES[site.issues.status[row]].name
+    return HTMLResponse(render_project(site, project, key, summary, status))
 
 
 async def wiki(request: Request) -> Response:
@@ -74,3 +83,12 @@ async def avatar(request: Request) -> Response:
     """GET /avatars/{label}: an SVG with the label's initials."""
     svg = render_avatar(request.path_params["label"])
     return Response(svg, media_type="image/svg+xml")
+
+
+async def icon(request: Request) -> Response:
+    """GET /sites/{slug}/images/icons/{kind}/{name}: a status or priority icon.
+
+    Issue JSON points iconUrl here, as Jira points it at the site.
+    """
+    name = request.path_params["name"].rsplit(".", 1)[0]
+    return Response(render_avatar(name), media_type="image/svg+xml")

@@ -172,7 +172,7 @@ class SandboxState:
         self._refresh_tokens: dict[str, RefreshToken] = {}
         self._faults: list[Fault] = []
         self._dataset: Dataset | None = None
-        self._dataset_counts: tuple[int, int] | None = None
+        self._dataset_counts: tuple[int, ...] | None = None
         self._pruned_at = 0.0
         self.register_client(
             PRACTICE_CLIENT_ID,
@@ -186,8 +186,14 @@ class SandboxState:
 
     @property
     def dataset(self) -> Dataset:
-        """Return the sample data, rebuilt when project_count or space_count changed."""
-        counts = (int(self.config.project_count), int(self.config.space_count))
+        """Return the sample data, rebuilt when one of its size switches changed."""
+        config = self.config
+        counts = (
+            int(config.project_count),
+            int(config.space_count),
+            int(config.issue_count),
+            int(config.handbook_pages),
+        )
         with self._lock:
             if self._dataset is None or self._dataset_counts != counts:
                 self._dataset = build_dataset(*counts)
