@@ -1,4 +1,9 @@
-"""Entry point: page config, logging, and the navigation over pages/."""
+"""Entry point: page config, logging, and the navigation over views/.
+
+The pages live in views/, not pages/: Streamlit treats a pages/ folder beside the
+entry script as its older multipage layout and, for a first visit to a page's
+address after a server start, runs that page without this router.
+"""
 
 import logging
 
@@ -22,8 +27,9 @@ def _configure_logging() -> None:
 
 
 _configure_logging()
+# No page_title here: each tab then shows its own page's title, which tells the
+# tab that started a consent from the callback tab.
 st.set_page_config(
-    page_title="Atlassian onboarding dashboard",
     page_icon=":material/hub:",
     layout="wide",
 )

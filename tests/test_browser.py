@@ -177,9 +177,7 @@ def start_practice(page, app_url, shots) -> None:
     )
     shots.take(page, "start")
     page.get_by_role("button", name="Start practice mode").click()
-    expect(page.get_by_text("Practice mode: these are the sandbox")).to_be_visible(
-        timeout=WAIT
-    )
+    expect(page.get_by_text("Practice mode: the sandbox")).to_be_visible(timeout=WAIT)
     shots.take(page, "credentials")
 
 
@@ -329,3 +327,16 @@ def test_practice_flow_pasted(page, app_url, broker_url, shots):
 
     page.get_by_text("Browse your sites").click()
     check_first_look(page, shots)
+
+
+def test_first_visit_to_page_address(page, app_url, shots):
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/credentials")
+    expect(page.get_by_role("heading", name="2. Credentials")).to_be_visible(
+        timeout=WAIT
+    )
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav.get_by_text("1. Developer console")).to_be_visible(timeout=WAIT)
+    expect(nav.get_by_text("home", exact=True)).to_have_count(0)
+    shots.take(page, "credentials-first-visit")

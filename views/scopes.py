@@ -12,7 +12,8 @@ stepper(store, current="scopes")
 
 st.write(
     "Scopes decide what the token may do. Request only scopes that you also added "
-    "to the app in the developer console; the consent screen rejects others."
+    "to the app in the developer console, because the consent screen rejects "
+    "others."
 )
 
 
@@ -26,10 +27,11 @@ def _apply_selection(names) -> None:
         st.session_state[_checkbox_key(scope.name)] = scope.name in chosen
 
 
-if "scopes_loaded" not in st.session_state:
+# Streamlit forgets a page's widget values when the user leaves the page, so the
+# boxes are set again from the saved selection whenever they are missing.
+if any(_checkbox_key(s.name) not in st.session_state for s in catalogue.CATALOGUE):
     saved = store.selected_scopes()
     _apply_selection(saved if saved is not None else catalogue.DEFAULT_SELECTION)
-    st.session_state["scopes_loaded"] = True
 
 st.subheader("Presets")
 preset_columns = st.columns(len(catalogue.PRESETS))
@@ -54,11 +56,7 @@ for group in catalogue.GROUPS:
             "dashboard falls back to the v1 space list."
         )
     for scope in catalogue.scopes_in_group(group):
-        st.checkbox(
-            f"`{scope.name}`: {scope.summary}",
-            key=_checkbox_key(scope.name),
-            help=scope.description,
-        )
+        st.checkbox(f"{scope.name}: {scope.summary}", key=_checkbox_key(scope.name))
         st.caption(scope.description)
 
 selected = catalogue.normalize_scopes(
@@ -76,7 +74,11 @@ if catalogue.OFFLINE_ACCESS not in selected:
 
 st.subheader("Scope string")
 st.caption("Space-separated, as the authorize URL takes it.")
-st.code(catalogue.scope_string(selected) or "(no scope selected)", language=None)
+st.code(
+    catalogue.scope_string(selected) or "(no scope selected)",
+    language=None,
+    wrap_lines=True,
+)
 
 if store.selected_scopes() != selected:
     store.save_selected_scopes(selected)

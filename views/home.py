@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib import practice
+from lib.store import ATLASSIAN
 from ui.common import (
     PAGES,
     active_app,
@@ -42,9 +43,11 @@ with real_column:
     st.write(
         "Use an OAuth 2.0 (3LO) app of your own from developer.atlassian.com. "
         "Start with the developer console step: it says what to create and which "
-        "callback URL to register."
+        "callback URL to register. A practice connection is kept, and the "
+        "Credentials page switches between the two."
     )
     if st.button("Set up a real connection", key="start_real"):
+        store.set_active_environment(ATLASSIAN)
         st.switch_page(PAGES["console"])
 
 if app is not None:

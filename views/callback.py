@@ -4,7 +4,8 @@ exchanges the code once, and clears the query string."""
 import streamlit as st
 
 from lib import connect, oauth
-from lib.errors import DashboardError, StorageError
+from lib.errors import DashboardError, NetworkError, StateReplayed, StorageError
+from lib.store import hash_state
 from ui.common import PAGES, active_app, open_store, show_error, stepper
 
 store = open_store()
@@ -27,10 +28,26 @@ try:
     callback = oauth.callback_from_query(query)
     active_app(store)  # a practice app needs its sandbox running for the exchange
     connect.complete_consent(store, callback)
-except StorageError as exc:
+except (StorageError, NetworkError) as exc:
     # Nothing was used up: the address stays so that a reload tries again.
     show_error(exc)
-    st.info("When the database is usable again, reload this page.")
+    st.info("Reload this page to try again once the problem is fixed.")
+    st.stop()
+except StateReplayed as exc:
+    st.query_params.clear()
+    pending = store.pending_state(hash_state(callback.state or ""))
+    if pending is not None and pending.connection_id is not None:
+        # The browser's Back button or history reopened a finished callback.
+        st.info(
+            "This consent already finished and connected. Reopening its address "
+            "changes nothing.",
+            icon=":material/check:",
+        )
+        st.page_link(
+            PAGES["connection"], label="See the connection", icon=":material/link:"
+        )
+    else:
+        show_error(exc)
     st.stop()
 except DashboardError as exc:
     st.query_params.clear()
@@ -40,8 +57,9 @@ except DashboardError as exc:
     )
     st.stop()
 
-# The code must not survive a reload or be kept in the browser history.
+# The code must not survive a reload.
 st.query_params.clear()
+stepper(store, current="callback")
 st.success(
     "Connected. The tokens are stored encrypted. You can close this tab: the tab "
     "you started from updates by itself.",

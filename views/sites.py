@@ -5,7 +5,14 @@ import streamlit as st
 
 from lib import atlassian, connect
 from lib.errors import DashboardError
-from ui.common import PAGES, active_app, escape_markdown, open_store, show_error
+from ui.common import (
+    PAGES,
+    active_app,
+    escape_markdown,
+    open_store,
+    practice_connection_is_stale,
+    show_error,
+)
 
 store = open_store()
 app = active_app(store)
@@ -17,6 +24,13 @@ if connection is None or app is None:
     st.info("Connect first: finish the setup steps up to the consent.")
     st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
     st.stop()
+if practice_connection_is_stale(app, connection):
+    st.warning(
+        "The practice sandbox restarted since this connection was made, so its "
+        "tokens no longer work. Consent again to browse the practice sites."
+    )
+    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+    st.stop()
 
 try:
     session, endpoints = connect.authorized_session(store, connection)
@@ -26,7 +40,7 @@ except DashboardError as exc:
     st.stop()
 
 st.subheader("Sites this connection reaches")
-st.caption(f"From GET {endpoints.accessible_resources_url}")
+st.caption(f"From GET `{endpoints.accessible_resources_url}`")
 if not sites:
     st.warning(
         "The grant covers no site. This happens when you consented without "
@@ -76,12 +90,24 @@ else:
 if connection.cloud_id != chosen.cloud_id:
     store.set_connection_site(connection.id, chosen.cloud_id)
 
+
+def _count_text(shown: int, total: int | None, is_last: bool) -> str:
+    if is_last and (total is None or total == shown):
+        return f"All {shown} projects."
+    if total is None:
+        return f"The first {shown} projects. More are on later pages."
+    return f"The first {shown} of {total} projects."
+
+
 jira_column, confluence_column = st.columns(2)
 
 with jira_column:
     st.subheader(f"Jira projects on {escape_markdown(chosen.name)}")
     if "jira" not in chosen.products:
-        st.info("The grant gives no Jira scope on this site.")
+        st.info(
+            "The grant gives no Jira scope on this site. Tick read:jira-work on "
+            "the Scopes page and consent again, choosing this site."
+        )
     else:
         try:
             page = atlassian.search_projects(
@@ -90,7 +116,7 @@ with jira_column:
         except DashboardError as exc:
             show_error(exc)
         else:
-            st.caption(f"GET {page.url}")
+            st.caption(f"GET `{page.url}`")
             if not page.projects:
                 st.info("No projects are visible to your account on this site.")
             else:
@@ -102,15 +128,19 @@ with jira_column:
                     hide_index=True,
                     width="stretch",
                 )
-                shown = len(page.projects)
-                total = page.total if page.total is not None else "?"
-                st.caption(f"First {shown} of {total} projects.")
+                st.caption(_count_text(len(page.projects), page.total, page.is_last))
+            with st.expander("Raw response"):
+                st.json(page.raw)
 
 with confluence_column:
     st.subheader(f"Confluence spaces on {escape_markdown(chosen.name)}")
     api = atlassian.confluence_api_for(connection.granted_scopes)
     if "confluence" not in chosen.products:
-        st.info("The grant gives no Confluence scope on this site.")
+        st.info(
+            "The grant gives no Confluence scope on this site. Tick "
+            "read:space:confluence on the Scopes page and consent again, choosing "
+            "this site."
+        )
     elif api is None:
         st.warning(
             "No granted scope lets the dashboard list spaces. Tick "
@@ -124,7 +154,7 @@ with confluence_column:
         except DashboardError as exc:
             show_error(exc)
         else:
-            st.caption(f"GET {space_page.url}")
+            st.caption(f"GET `{space_page.url}`")
             if api == "v1":
                 st.info(
                     "Answered by the v1 API (/wiki/rest/api/space) because only "
@@ -142,5 +172,10 @@ with confluence_column:
                     hide_index=True,
                     width="stretch",
                 )
-                more = " More on the next pages." if space_page.next_url else ""
-                st.caption(f"First {len(space_page.spaces)} spaces.{more}")
+                shown = len(space_page.spaces)
+                if space_page.next_url:
+                    st.caption(f"The first {shown} spaces. More are on later pages.")
+                else:
+                    st.caption(f"All {shown} spaces.")
+            with st.expander("Raw response"):
+                st.json(space_page.raw)

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from lib import credentials, settings
+from lib import credentials, practice, settings
 from lib.errors import DashboardError, StorageError
-from lib.store import ATLASSIAN
+from lib.store import ATLASSIAN, PRACTICE
 from ui.common import (
     PAGES,
     active_app,
@@ -21,6 +21,28 @@ app = active_app(store)
 st.title("2. Credentials")
 stepper(store, current="credentials")
 
+ENVIRONMENTS = {
+    ATLASSIAN: "Atlassian Cloud, with your app's credentials",
+    PRACTICE: "The practice sandbox on this computer",
+}
+environment = store.active_environment()
+chosen = st.radio(
+    "Connect to",
+    list(ENVIRONMENTS),
+    index=list(ENVIRONMENTS).index(environment),
+    format_func=ENVIRONMENTS.get,
+    horizontal=True,
+    help="Each keeps its own credentials and connection. Switching back later "
+    "finds them as you left them.",
+)
+if chosen != environment:
+    if chosen == PRACTICE and store.find_app(PRACTICE) is None:
+        practice.start_practice(store, own_callback_url())
+    else:
+        store.set_active_environment(chosen)
+    st.session_state.pop("credential_errors", None)
+    st.rerun()
+
 try:
     secrets = dict(st.secrets)
 except (FileNotFoundError, KeyError, ValueError):
@@ -29,8 +51,8 @@ prefill = settings.prefilled_credentials(secrets)
 
 if app is not None and app.is_practice:
     st.info(
-        "Practice mode: these are the sandbox's ready-made credentials. Save them "
-        "as they are, or change the redirect URI to see how a mismatch looks.",
+        "Practice mode: the sandbox's ready-made credentials are already saved. "
+        "Change the redirect URI and save to see how a mismatch looks.",
         icon=":material/school:",
     )
 elif prefill:
@@ -57,8 +79,8 @@ with st.form("credentials"):
     client_id = st.text_input(
         "Client ID",
         value=client_id_default,
-        help="From Settings of your app in the developer console. A single word of "
-        "letters and digits.",
+        help="From Settings of your app in the developer console: one word, with "
+        "no spaces or quotes.",
     )
     if "client_id" in errors:
         show_field_error(errors["client_id"])
@@ -100,9 +122,10 @@ if submitted:
     st.session_state["credential_errors"] = errors
     if not errors:
         valid = credentials.validate_credentials(client_id, secret_value, redirect_uri)
-        environment = app.environment if app else ATLASSIAN
         auth_base = app.auth_base if app else settings.ATLASSIAN_AUTH_BASE
         api_base = app.api_base if app else settings.ATLASSIAN_API_BASE
+        if app is None and environment == PRACTICE:
+            auth_base = api_base = practice.ensure_sandbox(own_callback_url())
         try:
             store.save_app(
                 environment=environment,

@@ -48,20 +48,37 @@ def _current_consent() -> connect.ConsentStart:
     if (
         consent is None
         or st.session_state.get("consent_key") != key
-        or consent.expires_at - time.time() < RENEW_MARGIN
+        or _must_renew(consent)
     ):
         consent = connect.begin_consent(store, app, scopes)
         st.session_state["consent"] = consent
         st.session_state["consent_key"] = key
+        st.session_state["connection_before"] = _connection_marker(store)
     return consent
+
+
+def _connection_marker(source) -> tuple | None:
+    """Return (id, granted at) of the active app's connection, which changes when
+    any consent for the app finishes, in this tab or another."""
+    connection = source.active_connection()
+    return None if connection is None else (connection.id, connection.granted_at)
+
+
+def _finished_elsewhere(source) -> bool:
+    """Return whether a consent started in another tab (or before a reload) has
+    connected the app since this tab started its consent."""
+    before = st.session_state.get("connection_before")
+    marker = _connection_marker(source)
+    return marker is not None and marker != before
 
 
 def _show_outcome(consent: connect.ConsentStart) -> bool:
     """Show how this tab's consent ended, and return whether it has ended."""
     pending = store.pending_state(consent.state_hash)
-    if pending is None or pending.consumed_at is None:
+    connected_elsewhere = _finished_elsewhere(store)
+    if (pending is None or pending.consumed_at is None) and not connected_elsewhere:
         return False
-    if pending.connection_id is not None:
+    if connected_elsewhere or pending.connection_id is not None:
         st.success(
             "Connected. The tokens are stored encrypted.", icon=":material/check:"
         )
@@ -82,6 +99,10 @@ def _show_outcome(consent: connect.ConsentStart) -> bool:
         st.session_state.pop("consent", None)
         st.rerun()
     return True
+
+
+def _must_renew(consent: connect.ConsentStart) -> bool:
+    return consent.expires_at - time.time() < RENEW_MARGIN
 
 
 try:
@@ -143,10 +164,14 @@ else:
 
 @st.fragment(run_every=2)
 def _watch_for_callback() -> None:
-    """Poll the store until the callback (in another tab) finishes this consent."""
+    """Poll the store until a callback (in another tab) finishes a consent for this
+    app, and renew this tab's consent shortly before it expires."""
     with open_store() as watcher_store:
         pending = watcher_store.pending_state(consent.state_hash)
-    if pending is not None and pending.consumed_at is not None:
+        finished = _finished_elsewhere(watcher_store)
+    if finished or (pending is not None and pending.consumed_at is not None):
+        st.rerun(scope="app")
+    if _must_renew(consent):
         st.rerun(scope="app")
     st.caption("Waiting for the callback…")
 

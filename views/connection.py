@@ -1,0 +1,160 @@
+"""Step 6: the token's status, who and what it belongs to, refresh now, disconnect."""
+
+import time
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from lib import atlassian, connect
+from lib.errors import DashboardError
+from lib.scopes import ENDPOINT_SCOPES, OFFLINE_ACCESS
+from ui.common import (
+    PAGES,
+    active_app,
+    escape_markdown,
+    format_duration,
+    open_store,
+    practice_connection_is_stale,
+    show_error,
+    stepper,
+)
+
+store = open_store()
+app = active_app(store)
+connection = store.active_connection()
+
+st.title("6. Connection")
+stepper(store, current="connection")
+
+if st.session_state.pop("disconnected", False):
+    st.success("Disconnected: the connection's tokens were deleted.")
+
+if connection is None or app is None:
+    st.info("There is no connection yet. Finish the consent step first.")
+    st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
+    st.stop()
+
+
+def _timestamp(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds!r} (not a valid time)"
+
+
+where = "the practice sandbox" if app.is_practice else "Atlassian Cloud"
+st.write(
+    f"App with client ID {escape_markdown(app.client_id)}, connected to {where}. "
+    f"Granted {_timestamp(connection.granted_at)}, last refreshed "
+    f"{_timestamp(connection.refreshed_at)}."
+)
+
+if practice_connection_is_stale(app, connection):
+    st.warning(
+        "The practice sandbox restarted since this connection was made, and it "
+        "keeps its tokens only in memory, so these tokens no longer work. Consent "
+        "again to get new ones.",
+        icon=":material/restart_alt:",
+    )
+    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+elif connection.status == connect.NEEDS_CONSENT:
+    st.error(
+        "The authorization server rejected the refresh token, so this connection "
+        "needs a new consent. The app, scopes and chosen site are kept."
+    )
+    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+
+
+@st.fragment(run_every=1)
+def _countdown() -> None:
+    remaining = connection.expires_at - time.time()
+    st.metric("Access token expires in", format_duration(remaining))
+    st.caption(f"At {_timestamp(connection.expires_at)}")
+
+
+status_column, refresh_column = st.columns(2)
+with status_column:
+    _countdown()
+with refresh_column:
+    if connection.has_refresh_token:
+        st.metric("Refresh token", "stored")
+        st.caption(
+            "It rotates on every refresh: the new one replaces the old one here."
+        )
+    else:
+        st.metric("Refresh token", "none")
+        st.caption(
+            "offline_access was not requested, so the connection ends when the "
+            "access token expires. Tick offline_access and consent again to stay "
+            "connected."
+        )
+
+st.subheader("Who you are connected as")
+if ENDPOINT_SCOPES["/me"].is_met_by(frozenset(connection.granted_scopes)):
+    try:
+        session, endpoints = connect.authorized_session(store, connection)
+        profile = atlassian.get_me(session, endpoints)
+    except DashboardError as exc:
+        show_error(exc)
+    else:
+        name = profile.get("name") or profile.get("nickname") or "(no name)"
+        email = profile.get("email") or "no email shared"
+        status = profile.get("account_status", "status unknown")
+        st.write(escape_markdown(f"{name} ({email}), account {status}."))
+        st.caption(f"From GET `{endpoints.me_url}`")
+        with st.expander("Raw response"):
+            st.json(profile)
+else:
+    st.caption(
+        "read:me was not granted, so the profile is not shown. Tick it (and add "
+        "the User Identity API in the developer console) to see it."
+    )
+
+st.subheader("Scopes")
+requested = set(connection.requested_scopes)
+granted = set(connection.granted_scopes)
+rows = [
+    {
+        "scope": name,
+        "requested": name in requested,
+        "granted": name in granted,
+    }
+    for name in sorted(requested | granted)
+]
+st.dataframe(rows, hide_index=True, width="stretch")
+missing = sorted(requested - granted - {OFFLINE_ACCESS})
+if missing:
+    st.warning(
+        f"Requested but not granted: {', '.join(missing)}. Add them to the app "
+        "in the developer console, then consent again."
+    )
+
+refresh_button, disconnect_button = st.columns(2)
+if refresh_button.button(
+    "Refresh now", disabled=not connection.has_refresh_token, type="primary"
+):
+    try:
+        connect.refresh_connection(store, connection.id)
+    except DashboardError as exc:
+        show_error(exc)
+    else:
+        st.session_state["refreshed"] = True
+        st.rerun()
+if st.session_state.pop("refreshed", False):
+    st.success("Refreshed: a new access token and refresh token are stored.")
+
+with disconnect_button.popover("Disconnect", icon=":material/link_off:"):
+    st.write(
+        "Delete this connection's access and refresh tokens from this computer? "
+        "The app's credentials stay, and nothing is revoked at Atlassian."
+    )
+    if st.button("Yes, delete the tokens", key="confirm_disconnect"):
+        store.delete_connection(connection.id)
+        st.session_state["disconnected"] = True
+        st.rerun()
+
+st.page_link(
+    PAGES["sites"], label="Next: browse your sites", icon=":material/travel_explore:"
+)
