@@ -148,6 +148,11 @@ def _split_uri(text: str) -> SplitResult:
             "a host.",
             "Write the full URL, for example http://localhost:8501/callback.",
         )
+    if not parts.netloc and _HOST_AND_PORT.match(text):
+        raise _invalid_uri(
+            f"The redirect URI {_preview(text)} is missing http:// or https://.",
+            f"Write it as http://{text} (on this computer) or https://{text}.",
+        )
     return parts
 
 
@@ -189,6 +194,7 @@ def _check_uri_parts(text: str, parts: SplitResult) -> None:
         )
 
 
+_HOST_AND_PORT = re.compile(r"[^:/]+:[0-9]")
 _LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
 _CALLBACK_PARAMETERS = frozenset({"code", "state", "error", "error_description"})

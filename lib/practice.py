@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 
 from lib.sandbox import (
     PRACTICE_APP_NAME,
@@ -18,12 +19,13 @@ from lib.sandbox import (
     SandboxConfig,
     SandboxServer,
 )
-from lib.store import PRACTICE, AppRecord, Store
+from lib.store import PRACTICE, AppRecord, ConnectionRecord, Store
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _server: SandboxServer | None = None
+_started_at: float | None = None
 
 
 def ensure_sandbox(registered_redirect_uri: str) -> str:
@@ -32,7 +34,7 @@ def ensure_sandbox(registered_redirect_uri: str) -> str:
     A new sandbox registers `registered_redirect_uri` as the practice app's
     callback URL; a running one keeps whatever was registered last.
     """
-    global _server
+    global _server, _started_at
     with _lock:
         if _server is None:
             server = SandboxServer(
@@ -41,6 +43,7 @@ def ensure_sandbox(registered_redirect_uri: str) -> str:
             server.start()
             atexit.register(server.stop)
             _server = server
+            _started_at = time.time()
             logger.info("Practice sandbox started at %s", server.base_url)
         return _server.base_url
 
@@ -68,13 +71,25 @@ def registered_callback() -> str | None:
         return _server.registered_redirect_uri(PRACTICE_CLIENT_ID)
 
 
+def is_from_earlier_sandbox(connection: ConnectionRecord) -> bool:
+    """Return whether a practice connection's tokens came from a sandbox that has
+    since stopped, so the running one does not know them."""
+    with _lock:
+        started_at = _started_at
+    if started_at is None:
+        return False
+    last_issued = max(connection.granted_at, connection.refreshed_at or 0)
+    return last_issued < started_at
+
+
 def stop_sandbox() -> None:
-    global _server
+    global _server, _started_at
     with _lock:
         if _server is not None:
             _server.stop()
             logger.info("Practice sandbox stopped")
             _server = None
+            _started_at = None
 
 
 def start_practice(store: Store, callback_url: str) -> AppRecord:

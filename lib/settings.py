@@ -66,9 +66,16 @@ def prefilled_credentials(
     return found
 
 
-def callback_url(app_url: str | None) -> str:
-    """Return this app's own callback page URL for the address the app is served at."""
+def callback_url(app_url: str | None, loopback_name: str | None = None) -> str:
+    """Return this app's own callback page URL for the address the app is served at.
+
+    With `loopback_name`, a loopback host (127.0.0.1, ::1, localhost) is written
+    as that name, keeping the port.
+    """
     parts = urlsplit(app_url or DEFAULT_APP_URL)
     if not parts.scheme or not parts.netloc:
         parts = urlsplit(DEFAULT_APP_URL)
-    return f"{parts.scheme}://{parts.netloc}{CALLBACK_PATH}"
+    netloc = parts.netloc
+    if loopback_name and parts.hostname in ("127.0.0.1", "::1", "localhost"):
+        netloc = f"{loopback_name}:{parts.port}" if parts.port else loopback_name
+    return f"{parts.scheme}://{netloc}{CALLBACK_PATH}"

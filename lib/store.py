@@ -41,6 +41,7 @@ ATLASSIAN = "atlassian"
 ACTIVE_APP_KEY = "active_app_id"
 ACTIVE_CONNECTION_KEY = "active_connection_id"
 SELECTED_SCOPES_KEY = "selected_scopes"
+ACTIVE_ENVIRONMENT_KEY = "active_environment"
 
 # How long a finished consent's outcome stays readable by the tab that started it.
 STATE_RECORD_RETENTION = 24 * 3600
@@ -388,6 +389,38 @@ class Store:
         rows = list(self.db.query("select * from apps where id = ?", [app_id]))
         return _app_from_row(rows[0]) if rows else None
 
+    def find_app(self, environment: str) -> AppRecord | None:
+        """Return the most recently saved app of an environment."""
+        rows = list(
+            self.db.query(
+                "select * from apps where environment = ? "
+                "order by updated_at desc, id desc limit 1",
+                [environment],
+            )
+        )
+        return _app_from_row(rows[0]) if rows else None
+
+    def active_environment(self) -> str:
+        """Return "practice" or "atlassian": where the setup steps point now."""
+        value = self._get_setting(ACTIVE_ENVIRONMENT_KEY)
+        if value in (PRACTICE, ATLASSIAN):
+            return value
+        app = self.active_app()
+        return app.environment if app is not None else ATLASSIAN
+
+    def set_active_environment(self, environment: str) -> AppRecord | None:
+        """Switch the setup between practice and Atlassian. The latest app saved
+        for that environment becomes active, or none when there is none yet."""
+        with self.db.atomic():
+            self._set_setting(ACTIVE_ENVIRONMENT_KEY, environment)
+            app = self.find_app(environment)
+            if app is not None:
+                self._activate_app(app.id)
+            else:
+                self._set_setting(ACTIVE_APP_KEY, None)
+                self._set_setting(ACTIVE_CONNECTION_KEY, None)
+        return app
+
     def active_app(self) -> AppRecord | None:
         value = self._get_setting(ACTIVE_APP_KEY)
         return self.get_app(int(value)) if value else None
@@ -397,9 +430,14 @@ class Store:
             self._activate_app(app_id)
 
     def _activate_app(self, app_id: int) -> None:
-        """Make an app active, and its connection (or none) the active connection,
-        so the connection in use always belongs to the app in use."""
+        """Make an app, its environment and its connection (or none) active, so
+        the connection in use always belongs to the app in use."""
         self._set_setting(ACTIVE_APP_KEY, str(app_id))
+        rows = list(
+            self.db.query("select environment from apps where id = ?", [app_id])
+        )
+        if rows:
+            self._set_setting(ACTIVE_ENVIRONMENT_KEY, rows[0]["environment"])
         rows = list(
             self.db.query("select id from connections where app_id = ?", [app_id])
         )

@@ -1,6 +1,6 @@
 import pytest
 
-from lib import credentials
+from lib import credentials, settings
 from lib.errors import InvalidInput
 
 
@@ -56,7 +56,7 @@ def test_client_secret_rejects_line_break():
         ("", "is empty"),
         ("   ", "is empty"),
         ("/callback", "is relative"),
-        ("localhost:8501/callback", "scheme"),
+        ("localhost:8501/callback", "missing http:// or https://"),
         ("ftp://localhost/callback", "scheme 'ftp'"),
         ("javascript:alert(1)", "scheme 'javascript'"),
         ("http:///callback", "no valid host"),
@@ -147,3 +147,17 @@ def test_is_served_by(redirect, app, expected):
 )
 def test_mask_secret(value, expected):
     assert credentials.mask_secret(value) == expected
+
+
+def test_callback_url_writes_loopback_as_localhost():
+    url = settings.callback_url(
+        "http://127.0.0.1:8599/consent", loopback_name="localhost"
+    )
+    assert url == "http://localhost:8599/callback"
+
+
+def test_callback_url_keeps_other_hosts():
+    url = settings.callback_url(
+        "https://dash.example.test/x", loopback_name="localhost"
+    )
+    assert url == "https://dash.example.test/callback"
