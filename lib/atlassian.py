@@ -8,7 +8,7 @@ accessible-resources, which lists every site of the grant in no particular order
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -124,6 +124,7 @@ class ProjectPage:
     total: int | None
     is_last: bool
     url: str
+    raw: object = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class SpacePage:
     api: str
     next_url: str | None
     url: str
+    raw: object = field(default=None, repr=False, compare=False)
 
 
 # Requests ------------------------------------------------------------------------
@@ -154,6 +156,9 @@ def get_json(session: requests.Session, url: str, params=None):
     try:
         response = session.get(url, params=params)
     except requests.RequestException as exc:
+        logger.warning(
+            "GET %s failed before a response: %s", _describe(url), type(exc).__name__
+        )
         raise NetworkError(
             f"GET {_describe(url)} failed before a response: {type(exc).__name__}.",
             hint="Check the network connection; if Atlassian is down, try later.",
@@ -348,6 +353,7 @@ def parse_project_page(payload, url: str) -> ProjectPage:
         total=_int_field(payload, "total", None),
         is_last=payload.get("isLast", True) is not False,
         url=url,
+        raw=payload,
     )
 
 
@@ -394,6 +400,7 @@ def parse_space_page(payload, url: str, api: str) -> SpacePage:
         api=api,
         next_url=next_link if isinstance(next_link, str) and next_link else None,
         url=url,
+        raw=payload,
     )
 
 

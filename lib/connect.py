@@ -21,6 +21,7 @@ from lib.atlassian import Endpoints, authorization_server
 from lib.errors import (
     DashboardError,
     InvalidInput,
+    NetworkError,
     NotConnected,
     StateError,
     StateMismatch,
@@ -98,6 +99,19 @@ def complete_consent(
     The whole exchange runs inside the store's write transaction, so tokens that
     come back are never lost to a database locked by another program.
     """
+    try:
+        return _complete_consent(store, callback, expected_state, session_factory)
+    except (StateError, InvalidInput) as exc:
+        logger.warning("Rejected a callback: %s", type(exc).__name__)
+        raise
+
+
+def _complete_consent(
+    store: Store,
+    callback: oauth.CallbackParams,
+    expected_state: str | None,
+    session_factory: SessionFactory,
+) -> ConnectionRecord:
     if callback.state is not None and expected_state is not None:
         _check_same_state(callback.state, expected_state)
     if callback.error:
@@ -120,6 +134,10 @@ def complete_consent(
         pending = store.consume_state(state)
         try:
             connection = _exchange_code(store, pending, callback.code, session_factory)
+        except NetworkError:
+            # No answer came, so the code may still be unused: the rollback keeps
+            # the state open for another try.
+            raise
         except DashboardError as exc:
             store.record_state_outcome(pending.state_hash, error=exc.message)
             failure = exc
@@ -147,15 +165,16 @@ def _check_same_state(state: str, expected_state: str) -> None:
 def _close_failed_consent(
     store: Store, state: str, callback: oauth.CallbackParams
 ) -> None:
-    """Use up the state of a refused consent so it cannot be replayed."""
-    try:
-        with store.write_transaction():
-            pending = store.consume_state(state)
-            store.record_state_outcome(
-                pending.state_hash, error=callback.error_description or callback.error
-            )
-    except StateError:
-        return
+    """Use up the state of a refused consent so it cannot be replayed.
+
+    Raise the StateError when the state is unknown, replayed or expired, because
+    then the error did not come from a consent started here.
+    """
+    with store.write_transaction():
+        pending = store.consume_state(state)
+        store.record_state_outcome(
+            pending.state_hash, error=callback.error_description or callback.error
+        )
 
 
 def _exchange_code(

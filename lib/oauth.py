@@ -300,9 +300,13 @@ def _request_token(
             server.token_url, json=body, headers={"Accept": "application/json"}
         )
     except requests.RequestException as exc:
+        logger.warning(
+            "POST %s failed before a response: %s", server.token_url, type(exc).__name__
+        )
         raise NetworkError(
             f"The token request to {server.token_url} failed: {type(exc).__name__}.",
-            hint="Check the network connection and try again.",
+            hint="Check the network connection, then "
+            f"{_how_to_retry_unanswered(grant_type)}.",
         ) from exc
 
     payload = _json_or_none(response)
@@ -378,6 +382,12 @@ def _how_to_retry(grant_type: str) -> str:
     if grant_type == "refresh_token":
         return "press Refresh now on the Connection page again"
     return "start the consent again, because an authorization code works once"
+
+
+def _how_to_retry_unanswered(grant_type: str) -> str:
+    if grant_type == "refresh_token":
+        return "press Refresh now on the Connection page again"
+    return "try the same address again, because the code was not used up"
 
 
 def _redact(text: str, secrets_sent: list[str]) -> str:

@@ -280,9 +280,10 @@ class Requirement:
         return bool(self.granular) and self.granular <= granted
 
     def describe(self) -> str:
-        """Return the requirement as text, such as "read:jira-work" or "a or b"."""
-        options = [" + ".join(sorted(s)) for s in (self.classic, self.granular) if s]
-        return " or ".join(options) if options else "no scope"
+        """Return the scopes to ask for: the classic set when there is one (the
+        Scopes page offers those), else the granular set."""
+        chosen = self.classic or self.granular
+        return " + ".join(sorted(chosen)) if chosen else "no scope"
 
 
 def _requirement(classic=(), granular=()) -> Requirement:

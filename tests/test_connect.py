@@ -4,12 +4,14 @@ import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 
 from lib import connect
 from lib.errors import (
     ConsentDenied,
     InvalidInput,
+    NetworkError,
     NotConnected,
     StateMismatch,
     StateReplayed,
@@ -378,3 +380,13 @@ def test_failed_refresh_status_committed(store, connection):
         )
     store.db.conn.rollback()
     assert store.get_connection(connection.id).status == connect.NEEDS_CONSENT
+
+
+@responses.activate
+def test_unanswered_exchange_keeps_state_open(store, app):
+    responses.post(TOKEN_URL, body=requests.ConnectionError("reset"))
+    consent = connect.begin_consent(store, app, ("read:jira-work",))
+    callback = CallbackParams(code="code-1", state=consent.state)
+    with pytest.raises(NetworkError):
+        connect.complete_consent(store, callback, session_factory=no_retry_session)
+    assert store.pending_state(consent.state_hash).consumed_at is None

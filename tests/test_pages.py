@@ -34,6 +34,11 @@ def run_page(page: str | None = None, query: dict | None = None) -> AppTest:
     return at
 
 
+def plain(text) -> str:
+    """Return rendered text without the escapes that keep Markdown literal."""
+    return str(text).replace("\\", "").replace("\u2060", "")
+
+
 def all_text(at: AppTest) -> str:
     """Return the text of every element the page rendered, joined by newlines."""
     parts = []
@@ -42,14 +47,14 @@ def all_text(at: AppTest) -> str:
     parts.extend(str(element.value) for element in at.code)
     parts.extend(str(element.label) for element in at.text_input)
     parts.extend(str(element.value) for element in at.text_input)
-    return "\n".join(parts)
+    return plain("\n".join(parts))
 
 
 def start_practice() -> AppTest:
     """Press "Start practice mode", then open Scopes once to keep its defaults."""
     at = run_page()
     at.button(key="start_practice").click().run()
-    run_page("pages/scopes.py")
+    run_page("views/scopes.py")
     return at
 
 
@@ -61,25 +66,25 @@ def consent_url(at: AppTest) -> str:
 
 def connect_through_callback() -> None:
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     location = approve(consent_url(at), site_name="practice-cloud")
     query = {
         name: values[0] for name, values in parse_qs(urlsplit(location).query).items()
     }
-    run_page("pages/callback.py", query=query)
+    run_page("views/callback.py", query=query)
 
 
 @pytest.mark.parametrize(
     "page",
     [
         None,
-        "pages/console.py",
-        "pages/credentials.py",
-        "pages/scopes.py",
-        "pages/consent.py",
-        "pages/callback.py",
-        "pages/connection.py",
-        "pages/sites.py",
+        "views/console.py",
+        "views/credentials.py",
+        "views/scopes.py",
+        "views/consent.py",
+        "views/callback.py",
+        "views/connection.py",
+        "views/sites.py",
     ],
 )
 def test_page_renders_before_setup(page):
@@ -95,14 +100,14 @@ def test_home_offers_practice_and_real():
 
 
 def test_console_shows_own_callback_url():
-    at = run_page("pages/console.py")
+    at = run_page("views/console.py")
     assert "http://localhost:8501/callback" in [code.value for code in at.code]
     assert "Forge" in all_text(at)
 
 
 def test_practice_fills_credentials():
     start_practice()
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     assert not at.exception
     assert at.text_input[0].value == PRACTICE_CLIENT_ID
     assert at.text_input[2].value == "http://localhost:8501/callback"
@@ -110,7 +115,7 @@ def test_practice_fills_credentials():
 
 def test_practice_secret_never_shown():
     start_practice()
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     assert PRACTICE_CLIENT_SECRET not in all_text(at)
     assert "saved: ••••" in at.text_input[1].label
 
@@ -118,18 +123,18 @@ def test_practice_secret_never_shown():
 def test_credentials_prefilled_from_environment(monkeypatch):
     monkeypatch.setenv("ATLASSIAN_CLIENT_ID", "env-client-id")
     monkeypatch.setenv("ATLASSIAN_REDIRECT_URI", "https://dash.example.test/callback")
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     assert at.text_input[0].value == "env-client-id"
     assert at.text_input[2].value == "https://dash.example.test/callback"
 
 
 def test_credentials_errors_next_to_fields():
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     at.text_input[0].set_value("   ")
     at.text_input[1].set_value("has space")
     at.text_input[2].set_value("ftp://example.test/cb")
     at.button[0].click().run()
-    errors = [element.value for element in at.error]
+    errors = [plain(element.value) for element in at.error]
     assert any("client ID is empty" in text for text in errors)
     assert any("client secret" in text and "spaces" in text for text in errors)
     assert any("scheme 'ftp'" in text for text in errors)
@@ -139,7 +144,7 @@ def test_credentials_errors_next_to_fields():
 
 
 def test_credentials_saved_and_masked():
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     at.text_input[0].set_value("client-abc")
     at.text_input[1].set_value("fake-secret-value-9876")
     at.text_input[2].set_value("http://localhost:8501/callback")
@@ -154,7 +159,7 @@ def test_credentials_saved_and_masked():
 
 def test_credentials_empty_secret_keeps_saved():
     start_practice()
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     at.button[0].click().run()
     assert not at.error
     with Store.open() as store:
@@ -167,7 +172,7 @@ def scope_preview(at: AppTest) -> str:
 
 
 def test_scopes_default_preview():
-    at = run_page("pages/scopes.py")
+    at = run_page("views/scopes.py")
     preview = scope_preview(at)
     assert preview.split(" ") == [
         "read:jira-work",
@@ -180,7 +185,7 @@ def test_scopes_default_preview():
 
 
 def test_scopes_preset_replaces_selection():
-    at = run_page("pages/scopes.py")
+    at = run_page("views/scopes.py")
     at.button(key="preset:Jira (console set)").click().run()
     preview = scope_preview(at).split(" ")
     assert "manage:jira-data-provider" in preview
@@ -188,29 +193,29 @@ def test_scopes_preset_replaces_selection():
 
 
 def test_scopes_offline_access_warning():
-    at = run_page("pages/scopes.py")
+    at = run_page("views/scopes.py")
     at.checkbox(key="scope:offline_access").uncheck().run()
-    assert any("offline_access is off" in w.value for w in at.warning)
+    assert any("offline_access is off" in plain(w.value) for w in at.warning)
     assert "offline_access" not in scope_preview(at)
 
 
 def test_scopes_none_selected():
-    at = run_page("pages/scopes.py")
+    at = run_page("views/scopes.py")
     for checkbox in at.checkbox:
         checkbox.uncheck()
     at.run()
-    assert any("at least one scope" in e.value for e in at.error)
+    assert any("at least one scope" in plain(e.value) for e in at.error)
     assert not at.exception
 
 
 def test_consent_without_credentials():
-    at = run_page("pages/consent.py")
-    assert any("credentials first" in w.value for w in at.warning)
+    at = run_page("views/consent.py")
+    assert any("credentials first" in plain(w.value) for w in at.warning)
 
 
 def test_consent_url_parameters():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     query = parse_qs(urlsplit(consent_url(at)).query)
     assert query["audience"] == ["api.atlassian.com"]
     assert query["prompt"] == ["consent"]
@@ -221,7 +226,7 @@ def test_consent_url_parameters():
 
 def test_consent_link_button_opens_url():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     link = at.get("link_button")[0]
     assert link.proto.url == consent_url(at)
 
@@ -238,8 +243,8 @@ def test_consent_foreign_redirect_points_to_paste():
             auth_base=app.auth_base,
             api_base=app.api_base,
         )
-    at = run_page("pages/consent.py")
-    assert any("belongs to another server" in w.value for w in at.warning)
+    at = run_page("views/consent.py")
+    assert any("belongs to another server" in plain(w.value) for w in at.warning)
 
 
 @pytest.mark.parametrize(
@@ -253,89 +258,101 @@ def test_consent_foreign_redirect_points_to_paste():
 )
 def test_consent_paste_rejects(pasted, fragment):
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     at.text_area[0].set_value(pasted)
     at.button[0].click().run()
     assert not at.exception
-    assert any(fragment in e.value for e in at.error)
+    assert any(fragment in plain(e.value) for e in at.error)
 
 
 def test_consent_paste_connects():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     location = approve(consent_url(at), site_name="practice-cloud")
     at.text_area[0].set_value(location)
     at.button[0].click().run()
     assert not at.exception
-    assert any("Connected" in s.value for s in at.success)
+    assert any("Connected" in plain(s.value) for s in at.success)
 
 
 def test_consent_paste_bare_code():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     location = approve(consent_url(at))
     code = parse_qs(urlsplit(location).query)["code"][0]
     at.text_area[0].set_value(code)
     at.button[0].click().run()
-    assert any("Connected" in s.value for s in at.success)
+    assert any("Connected" in plain(s.value) for s in at.success)
 
 
 def test_callback_received_connects():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     location = approve(consent_url(at))
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    callback = run_page("pages/callback.py", query=query)
+    callback = run_page("views/callback.py", query=query)
     assert not callback.exception
-    assert any("Connected" in s.value for s in callback.success)
+    assert any("Connected" in plain(s.value) for s in callback.success)
     assert dict(callback.query_params) == {}
 
 
 def test_callback_tab_that_started_notices():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     location = approve(consent_url(at))
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    run_page("pages/callback.py", query=query)
+    run_page("views/callback.py", query=query)
     at.run()
-    assert any("Connected" in s.value for s in at.success)
+    assert any("Connected" in plain(s.value) for s in at.success)
 
 
 def test_callback_replayed_does_nothing():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     location = approve(consent_url(at))
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    run_page("pages/callback.py", query=query)
-    replay = run_page("pages/callback.py", query=query)
+    run_page("views/callback.py", query=query)
+    replay = run_page("views/callback.py", query=query)
     assert not replay.exception
-    assert any("already used" in e.value for e in replay.error)
+    assert any("already finished and connected" in plain(i.value) for i in replay.info)
+    with Store.open() as store:
+        assert store.active_connection() is not None
+
+
+def test_callback_replayed_after_cancel():
+    start_practice()
+    at = run_page("views/consent.py")
+    location = approve(consent_url(at), decision="cancel")
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    run_page("views/callback.py", query={"error": "access_denied", "state": state})
+    replay = run_page("views/callback.py", query={"code": "c1", "state": state})
+    assert any("already used" in plain(e.value) for e in replay.error)
 
 
 def test_callback_cancel_explained():
     start_practice()
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     location = approve(consent_url(at), decision="cancel")
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    callback = run_page("pages/callback.py", query=query)
-    assert any("cancelled" in e.value for e in callback.error)
-    assert any("press Accept" in i.value for i in callback.info)
+    callback = run_page("views/callback.py", query=query)
+    assert any("cancelled" in plain(e.value) for e in callback.error)
+    assert any("press Accept" in plain(i.value) for i in callback.info)
 
 
 def test_callback_unknown_state():
-    callback = run_page("pages/callback.py", query={"code": "c1", "state": "s1"})
+    callback = run_page("views/callback.py", query={"code": "c1", "state": "s1"})
     assert not callback.exception
-    assert any("matches no consent" in e.value for e in callback.error)
+    assert any("matches no consent" in plain(e.value) for e in callback.error)
 
 
 def test_callback_without_parameters():
-    callback = run_page("pages/callback.py")
+    callback = run_page("views/callback.py")
     assert "Nothing arrived" in all_text(callback)
 
 
 def test_connection_page_after_consent():
     connect_through_callback()
-    at = run_page("pages/connection.py")
+    at = run_page("views/connection.py")
     assert not at.exception
     assert at.metric[0].label == "Access token expires in"
     assert at.metric[1].value == "stored"
@@ -345,18 +362,18 @@ def test_connection_refresh_now():
     connect_through_callback()
     with Store.open() as store:
         before = store.tokens(store.active_connection().id).refresh_token
-    at = run_page("pages/connection.py")
+    at = run_page("views/connection.py")
     at.button[0].click().run()
     assert not at.exception
-    assert any("Refreshed" in s.value for s in at.success)
+    assert any("Refreshed" in plain(s.value) for s in at.success)
     with Store.open() as store:
         assert store.tokens(store.active_connection().id).refresh_token != before
 
 
-def test_connection_disconnect():
+def test_connection_disconnect_keeps_app():
     connect_through_callback()
-    at = run_page("pages/connection.py")
-    at.button[1].click().run()
+    at = run_page("views/connection.py")
+    at.button(key="confirm_disconnect").click().run()
     with Store.open() as store:
         assert store.active_connection() is None
         assert store.active_app() is not None
@@ -364,7 +381,7 @@ def test_connection_disconnect():
 
 def test_sites_first_look():
     connect_through_callback()
-    at = run_page("pages/sites.py")
+    at = run_page("views/sites.py")
     assert not at.exception
     tables = [frame.value for frame in at.dataframe]
     names = set()
@@ -377,8 +394,8 @@ def test_sites_first_look():
 
 def test_sites_lists_projects_and_spaces():
     connect_through_callback()
-    at = run_page("pages/sites.py")
-    subheaders = [element.value.replace("\\", "") for element in at.subheader]
+    at = run_page("views/sites.py")
+    subheaders = [plain(element.value) for element in at.subheader]
     assert "Jira projects on practice-cloud" in subheaders
     assert "Confluence spaces on practice-cloud" in subheaders
     assert not at.error
@@ -387,9 +404,9 @@ def test_sites_lists_projects_and_spaces():
 def test_credentials_with_changed_key(monkeypatch):
     start_practice()
     monkeypatch.setenv("ATLASSIAN_DASHBOARD_KEY", Fernet.generate_key().decode())
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     assert not at.exception
-    assert any("cannot be decrypted" in e.value for e in at.error)
+    assert any("cannot be decrypted" in plain(e.value) for e in at.error)
     at.text_input[1].set_value(PRACTICE_CLIENT_SECRET)
     at.button[0].click().run()
     with Store.open() as store:
@@ -400,32 +417,116 @@ def test_every_page_explains_unusable_data_folder(monkeypatch, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("ATLASSIAN_DASHBOARD_DATA", str(blocker))
-    for page in (None, "pages/credentials.py", "pages/callback.py"):
+    for page in (None, "views/credentials.py", "views/callback.py"):
         at = run_page(page)
         assert not at.exception
-        assert any(str(blocker) in e.value.replace("\\", "") for e in at.error)
+        assert any(str(blocker) in plain(e.value).replace("\\", "") for e in at.error)
 
 
 def test_callback_error_without_state():
-    callback = run_page("pages/callback.py", query={"error": "access_denied"})
+    callback = run_page("views/callback.py", query={"error": "access_denied"})
     assert not callback.exception
-    assert any("cancelled" in e.value for e in callback.error)
+    assert any("cancelled" in plain(e.value) for e in callback.error)
 
 
 def test_consent_with_invalid_saved_scopes():
     start_practice()
     with Store.open() as store:
         store.save_selected_scopes(("read:jira-work,offline_access",))
-    at = run_page("pages/consent.py")
+    at = run_page("views/consent.py")
     assert not at.exception
-    assert any("commas" in e.value for e in at.error)
+    assert any("commas" in plain(e.value) for e in at.error)
 
 
 def test_new_client_id_hides_old_connection():
     connect_through_callback()
-    at = run_page("pages/credentials.py")
+    at = run_page("views/credentials.py")
     at.text_input[0].set_value("another-client")
     at.text_input[1].set_value("another-fake-secret")
     at.button[0].click().run()
-    connection_page = run_page("pages/connection.py")
-    assert any("no connection yet" in i.value for i in connection_page.info)
+    connection_page = run_page("views/connection.py")
+    assert any("no connection yet" in plain(i.value) for i in connection_page.info)
+
+
+def test_scopes_kept_after_leaving_page():
+    at = run_page("views/scopes.py")
+    at.button(key="preset:Jira (console set)").click().run()
+    at.switch_page("views/credentials.py").run()
+    at.switch_page("views/scopes.py").run()
+    assert "manage:jira-data-provider" in scope_preview(at)
+    with Store.open() as store:
+        assert "manage:jira-data-provider" in store.selected_scopes()
+
+
+def test_real_setup_after_practice():
+    connect_through_callback()
+    at = run_page()
+    at.button(key="start_real").click().run()
+    credentials_page = run_page("views/credentials.py")
+    assert credentials_page.radio[0].value == "atlassian"
+    assert credentials_page.text_input[0].value == ""
+    credentials_page.text_input[0].set_value("real-client-id")
+    credentials_page.text_input[1].set_value("fake-real-secret")
+    credentials_page.button[0].click().run()
+    with Store.open() as store:
+        app = store.active_app()
+        assert app.environment == "atlassian"
+        assert app.auth_base == "https://auth.atlassian.com"
+        assert store.active_connection() is None
+
+
+def test_switch_back_to_practice_keeps_connection():
+    connect_through_callback()
+    with Store.open() as store:
+        practice_connection = store.active_connection()
+        store.set_active_environment("atlassian")
+    at = run_page("views/credentials.py")
+    at.radio[0].set_value("practice").run()
+    with Store.open() as store:
+        assert store.active_connection() == practice_connection
+        assert store.active_app().is_practice
+
+
+def test_consent_tab_notices_other_tab():
+    start_practice()
+    first_tab = run_page("views/consent.py")
+    second_tab = run_page("views/consent.py")
+    location = approve(consent_url(second_tab))
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    run_page("views/callback.py", query=query)
+    first_tab.run()
+    assert any("Connected" in plain(s.value) for s in first_tab.success)
+
+
+def test_callback_error_with_unknown_state():
+    callback = run_page(
+        "views/callback.py",
+        query={"error": "access_denied", "state": "forged", "error_description": "x"},
+    )
+    assert any("matches no consent" in plain(e.value) for e in callback.error)
+    assert not any("cancelled" in plain(e.value) for e in callback.error)
+
+
+def test_connection_shows_identity():
+    connect_through_callback()
+    at = run_page("views/connection.py")
+    assert "Zoë Practice" in all_text(at)
+
+
+def test_connection_after_sandbox_restart():
+    connect_through_callback()
+    practice.stop_sandbox()
+    at = run_page("views/connection.py")
+    assert not at.exception
+    assert any("sandbox restarted" in plain(w.value) for w in at.warning)
+    sites = run_page("views/sites.py")
+    assert any("sandbox restarted" in plain(w.value) for w in sites.warning)
+
+
+def test_disconnect_needs_confirmation():
+    connect_through_callback()
+    at = run_page("views/connection.py")
+    at.button(key="confirm_disconnect").click().run()
+    assert any("Disconnected" in plain(s.value) for s in at.success)
+    with Store.open() as store:
+        assert store.active_connection() is None

@@ -9,17 +9,17 @@ import streamlit as st
 
 from lib import practice, settings
 from lib.errors import ApiError, DashboardError, InvalidInput, OAuthError, StorageError
-from lib.store import AppRecord, Store
+from lib.store import AppRecord, ConnectionRecord, Store
 
 PAGES = {
-    "home": "pages/home.py",
-    "console": "pages/console.py",
-    "credentials": "pages/credentials.py",
-    "scopes": "pages/scopes.py",
-    "consent": "pages/consent.py",
-    "callback": "pages/callback.py",
-    "connection": "pages/connection.py",
-    "sites": "pages/sites.py",
+    "home": "views/home.py",
+    "console": "views/console.py",
+    "credentials": "views/credentials.py",
+    "scopes": "views/scopes.py",
+    "consent": "views/consent.py",
+    "callback": "views/callback.py",
+    "connection": "views/connection.py",
+    "sites": "views/sites.py",
 }
 
 STEPS = (
@@ -53,7 +53,10 @@ def app_url() -> str:
 
 
 def own_callback_url() -> str:
-    return settings.callback_url(app_url())
+    """Return this dashboard's callback page URL, with a loopback host written as
+    localhost: the address Atlassian's examples use, whichever name the browser
+    used to open the dashboard."""
+    return settings.callback_url(app_url(), loopback_name="localhost")
 
 
 def active_app(store: Store) -> AppRecord | None:
@@ -101,6 +104,11 @@ def _raw_details(exc: DashboardError) -> dict:
     return {key: value for key, value in details.items() if value is not None}
 
 
+def practice_connection_is_stale(app: AppRecord, connection: ConnectionRecord) -> bool:
+    """Return whether a practice connection's tokens died with an earlier sandbox."""
+    return app.is_practice and practice.is_from_earlier_sandbox(connection)
+
+
 def step_states(store: Store) -> dict[str, bool]:
     """Return, for each setup step, whether it is done."""
     app = store.active_app()
@@ -114,6 +122,7 @@ def step_states(store: Store) -> dict[str, bool]:
         "callback": connected,
         "connection": connected
         and connection.status == "active"
+        and not practice_connection_is_stale(app, connection)
         and (connection.expires_at > time.time() or connection.has_refresh_token),
     }
 
@@ -141,13 +150,20 @@ def stepper(store: Store, current: str) -> None:
     st.divider()
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:/])")
+_AUTOLINK_START = re.compile(r"(?i)(www|https?|ftp|mailto)")
+WORD_JOINER = "\u2060"
 
 
 def escape_markdown(text: str) -> str:
-    """Backslash-escape Markdown and Streamlit directives (such as :red[...]) in
-    text that came from a server, so it renders as plain text."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Make text from a user or a server render as itself in Markdown.
+
+    Markdown characters and Streamlit directives (such as :red[...]) get a
+    backslash. A word joiner (U+2060, invisible) after "http", "www" and the like
+    stops the renderer from turning a bare address into a link.
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _AUTOLINK_START.sub(lambda match: match.group(1) + WORD_JOINER, escaped)
 
 
 def format_duration(seconds: float) -> str:
