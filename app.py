@@ -27,8 +27,8 @@ def _configure_logging() -> None:
 
 
 _configure_logging()
-# No page_title here: each tab then shows its own page's title, which tells the
-# tab that started a consent from the callback tab.
+# No page_title here: each tab then shows its own page's title, so the tab that
+# started a consent and the callback tab can be told apart.
 st.set_page_config(
     page_icon=":material/hub:",
     layout="wide",

@@ -27,7 +27,7 @@ def _apply_selection(names) -> None:
         st.session_state[_checkbox_key(scope.name)] = scope.name in chosen
 
 
-# Streamlit forgets a page's widget values when the user leaves the page, so the
+# Streamlit deletes a page's widget values when the user leaves the page, so the
 # boxes are set again from the saved selection whenever they are missing.
 if any(_checkbox_key(s.name) not in st.session_state for s in catalogue.CATALOGUE):
     saved = store.selected_scopes()
