@@ -8,8 +8,9 @@ accessible-resources, which lists every site of the grant in no particular order
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -26,7 +27,7 @@ from lib.errors import (
     ServerError,
     Unauthorized,
 )
-from lib.http import host_of
+from lib.http import host_of, record_failure
 from lib.oauth import AuthorizationServer
 from lib.scopes import ENDPOINT_SCOPES, product_of
 
@@ -35,9 +36,6 @@ logger = logging.getLogger(__name__)
 AUDIENCE = "api.atlassian.com"
 SCOPE_MISMATCH_MESSAGE = "scope does not match"
 
-# Largest page sizes the APIs accept.
-PROJECT_PAGE_MAX = 100
-SPACE_PAGE_MAX_V2 = 250
 BODY_EXCERPT_LIMIT = 2000
 
 
@@ -105,71 +103,51 @@ class Site:
         return tuple(found)
 
 
-@dataclass(frozen=True)
-class Project:
-    id: str
-    key: str
-    name: str
-    type_key: str | None
-    style: str | None
-    is_private: bool | None
-    lead: str | None
-
-
-@dataclass(frozen=True)
-class ProjectPage:
-    projects: tuple[Project, ...]
-    start_at: int
-    max_results: int
-    total: int | None
-    is_last: bool
-    url: str
-    raw: object = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Space:
-    id: str
-    key: str
-    name: str
-    type: str | None
-    status: str | None
-    webui: str | None
-
-
-@dataclass(frozen=True)
-class SpacePage:
-    """One page of spaces, with `api` naming the API that returned it ("v2" or "v1")."""
-
-    spaces: tuple[Space, ...]
-    api: str
-    next_url: str | None
-    url: str
-    raw: object = field(default=None, repr=False, compare=False)
-
-
 # Requests ------------------------------------------------------------------------
 
 
 def get_json(session: requests.Session, url: str, params=None):
     """GET a URL and return its JSON, raising the ApiError subclass for its status."""
+    response = _send(session, "GET", url, params=params)
+    raise_for_status(response)
+    return _decode_json(response, url)
+
+
+def post_json(session: requests.Session, url: str, body: dict):
+    """POST a JSON body and return the JSON response, with the same error mapping
+    as get_json. A POST is never retried."""
+    response = _send(session, "POST", url, json=body)
+    raise_for_status(response)
+    return _decode_json(response, url)
+
+
+def _send(session: requests.Session, method: str, url: str, **kwargs):
+    """Send a request, turning a failure before any response into NetworkError."""
+    started = time.monotonic()
     try:
-        response = session.get(url, params=params)
+        return session.request(method, url, **kwargs)
     except requests.RequestException as exc:
+        record_failure(session, method, url, exc, started)
         logger.warning(
-            "GET %s failed before a response: %s", _describe(url), type(exc).__name__
+            "%s %s failed before a response: %s",
+            method,
+            _describe(url),
+            type(exc).__name__,
         )
         raise NetworkError(
-            f"GET {_describe(url)} failed before a response: {type(exc).__name__}.",
+            f"{method} {_describe(url)} failed before a response: "
+            f"{type(exc).__name__}.",
             hint="Check the network connection; if Atlassian is down, try later.",
         ) from exc
-    raise_for_status(response)
+
+
+def _decode_json(response: requests.Response, url: str):
     try:
         return response.json()
     except ValueError as exc:
         raise InvalidResponse(
-            f"GET {_describe(url)} returned status {response.status_code} with a "
-            "body that is not JSON "
+            f"{response.request.method} {_describe(url)} returned status "
+            f"{response.status_code} with a body that is not JSON "
             f"({response.headers.get('Content-Type', 'no content type')}).",
             hint="A proxy or login page may have answered; check the API base URL.",
         ) from exc
@@ -228,9 +206,17 @@ def raise_for_status(response: requests.Response) -> None:
             **common,
         )
     if status == 410:
+        removed_search = urlsplit(request.url).path.endswith(
+            ("/rest/api/3/search", "/rest/api/2/search")
+        )
         raise Gone(
             f"{where} has been removed by Atlassian (410).",
-            hint="This endpoint no longer exists; use its documented replacement.",
+            hint=(
+                "Issue search moved to /rest/api/3/search/jql, which pages with "
+                "nextPageToken instead of startAt and returns no total."
+                if removed_search
+                else "This endpoint no longer exists; use its documented replacement."
+            ),
             **common,
         )
     if status == 429:
@@ -337,27 +323,7 @@ def parse_sites(payload) -> tuple[Site, ...]:
     return tuple(sites)
 
 
-def parse_project_page(payload, url: str) -> ProjectPage:
-    if not isinstance(payload, dict) or not isinstance(payload.get("values"), list):
-        raise InvalidResponse(
-            "The project search response has no values list.",
-            hint="Check the API base URL.",
-        )
-    projects = tuple(
-        _parse_project(value) for value in payload["values"] if isinstance(value, dict)
-    )
-    return ProjectPage(
-        projects=projects,
-        start_at=_int_field(payload, "startAt", 0),
-        max_results=_int_field(payload, "maxResults", len(projects)),
-        total=_int_field(payload, "total", None),
-        is_last=payload.get("isLast", True) is not False,
-        url=url,
-        raw=payload,
-    )
-
-
-def _int_field(payload: dict, name: str, default):
+def int_field(payload: dict, name: str, default):
     """Return an integer field, the default when absent, or raise InvalidResponse."""
     value = payload.get(name)
     if value is None:
@@ -368,52 +334,6 @@ def _int_field(payload: dict, name: str, default):
             hint="Check the API base URL. A proxy may have changed the response.",
         )
     return value
-
-
-def _parse_project(value: dict) -> Project:
-    lead = value.get("lead")
-    private = value.get("isPrivate")
-    return Project(
-        id=str(value.get("id", "")),
-        key=str(value.get("key", "")),
-        name=str(value.get("name", "")),
-        type_key=value.get("projectTypeKey"),
-        style=value.get("style"),
-        is_private=private if isinstance(private, bool) else None,
-        lead=lead.get("displayName") if isinstance(lead, dict) else None,
-    )
-
-
-def parse_space_page(payload, url: str, api: str) -> SpacePage:
-    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-        raise InvalidResponse(
-            "The space list response has no results list.",
-            hint="Check the API base URL.",
-        )
-    spaces = tuple(
-        _parse_space(value) for value in payload["results"] if isinstance(value, dict)
-    )
-    links = payload.get("_links") if isinstance(payload.get("_links"), dict) else {}
-    next_link = links.get("next")
-    return SpacePage(
-        spaces=spaces,
-        api=api,
-        next_url=next_link if isinstance(next_link, str) and next_link else None,
-        url=url,
-        raw=payload,
-    )
-
-
-def _parse_space(value: dict) -> Space:
-    links = value.get("_links") if isinstance(value.get("_links"), dict) else {}
-    return Space(
-        id=str(value.get("id", "")),
-        key=str(value.get("key", "")),
-        name=str(value.get("name", "")),
-        type=value.get("type"),
-        status=value.get("status"),
-        webui=links.get("webui"),
-    )
 
 
 # Calls ---------------------------------------------------------------------------
@@ -437,87 +357,3 @@ def get_myself(session: requests.Session, endpoints: Endpoints, cloud_id: str) -
     if not isinstance(payload, dict):
         raise InvalidResponse("myself did not return a JSON object.", hint="Try again.")
     return payload
-
-
-def search_projects(
-    session: requests.Session,
-    endpoints: Endpoints,
-    cloud_id: str,
-    *,
-    start_at: int = 0,
-    max_results: int = 50,
-    query: str | None = None,
-) -> ProjectPage:
-    """Return one page of Jira projects visible to the user.
-
-    Jira returns 404 when no project matches the search, and that becomes an
-    empty last page.
-    """
-    url = f"{endpoints.jira_base(cloud_id)}/rest/api/3/project/search"
-    params = {
-        "startAt": max(0, start_at),
-        "maxResults": min(max(1, max_results), PROJECT_PAGE_MAX),
-        "orderBy": "key",
-    }
-    if query:
-        params["query"] = query
-    try:
-        payload = get_json(session, url, params=params)
-    except NotFound:
-        return ProjectPage((), start_at, params["maxResults"], 0, True, url)
-    return parse_project_page(payload, url)
-
-
-def confluence_api_for(granted_scopes) -> str | None:
-    """Return "v2" or "v1": the space API the granted scopes allow, or None."""
-    granted = frozenset(granted_scopes)
-    if ENDPOINT_SCOPES["/wiki/api/v2/spaces"].is_met_by(granted):
-        return "v2"
-    if ENDPOINT_SCOPES["/wiki/rest/api/space"].is_met_by(granted):
-        return "v1"
-    return None
-
-
-def list_spaces(
-    session: requests.Session,
-    endpoints: Endpoints,
-    cloud_id: str,
-    *,
-    api: str = "v2",
-    limit: int = 25,
-    next_url: str | None = None,
-) -> SpacePage:
-    """Return one page of Confluence spaces from REST v2, or v1 when `api="v1"`.
-
-    `next_url` is the `_links.next` of the previous page. It is joined to the
-    gateway base as it came, without decoding or re-encoding the cursor.
-    """
-    base = endpoints.confluence_base(cloud_id)
-    if next_url:
-        url = _join_next_link(base, next_url, api)
-        return parse_space_page(get_json(session, url), url, api)
-
-    if api == "v2":
-        url = f"{base}/wiki/api/v2/spaces"
-        params = {"limit": min(max(1, limit), SPACE_PAGE_MAX_V2)}
-    else:
-        url = f"{base}/wiki/rest/api/space"
-        params = {"start": 0, "limit": max(1, limit)}
-    return parse_space_page(get_json(session, url, params=params), url, api)
-
-
-def _join_next_link(base: str, next_url: str, api: str) -> str:
-    """Join a relative `_links.next` to the gateway's Confluence base.
-
-    v2 links start with /wiki/…; v1 links are relative to the /wiki context.
-    """
-    if next_url.startswith(("http://", "https://")):
-        if host_of(next_url) != host_of(base):
-            raise InvalidResponse(
-                f"The next-page link points at another host ({host_of(next_url)}).",
-                hint="Reload the list; the link was not followed.",
-            )
-        return next_url
-    if api == "v1" and not next_url.startswith("/wiki/"):
-        next_url = "/wiki" + next_url
-    return urljoin(base + "/", next_url.lstrip("/"))

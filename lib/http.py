@@ -7,6 +7,10 @@ nothing else: no query string, no body, no header.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
@@ -24,6 +28,41 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 # A Retry-After longer than this is not slept through: the response is returned
 # so the caller can tell the user when to try again.
 MAX_RETRY_AFTER = 10.0
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One outbound call as the request log shows it: no query, body or header."""
+
+    at: float
+    method: str
+    host: str
+    path: str
+    status: int | None
+    duration_ms: float
+    retries: int
+    error: str | None = None
+
+
+class RequestLog:
+    """The last calls of one browser session, safe to add to from several threads."""
+
+    def __init__(self, limit: int = 100):
+        self._records: deque[RequestRecord] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+
+    def add(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def records(self) -> list[RequestRecord]:
+        """Return the records, newest first."""
+        with self._lock:
+            return list(reversed(self._records))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
 
 
 class DisallowedHost(requests.RequestException):
@@ -94,9 +133,10 @@ def _retry_policy() -> Retry:
 
 
 class _Session(requests.Session):
-    def __init__(self, timeout):
+    def __init__(self, timeout, request_log: RequestLog | None):
         super().__init__()
         self.timeout = timeout
+        self.request_log = request_log
 
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
@@ -106,13 +146,61 @@ class _Session(requests.Session):
 def _log_response(response: requests.Response, *args, **kwargs) -> None:
     request = response.request
     parts = urlsplit(request.url)
+    duration_ms = response.elapsed.total_seconds() * 1000
+    retries = _retry_count(response)
     logger.info(
-        "%s %s%s -> %s in %.0f ms",
+        "%s %s%s -> %s in %.0f ms%s",
         request.method,
         host_of(request.url),
         parts.path,
         response.status_code,
-        response.elapsed.total_seconds() * 1000,
+        duration_ms,
+        f" after {retries} retries" if retries else "",
+    )
+
+
+def _retry_count(response: requests.Response) -> int:
+    retry = getattr(response.raw, "retries", None)
+    history = getattr(retry, "history", None)
+    return len(history) if history else 0
+
+
+def _record_response(request_log: RequestLog):
+    def hook(response: requests.Response, *args, **kwargs) -> None:
+        request = response.request
+        request_log.add(
+            RequestRecord(
+                at=time.time(),
+                method=request.method,
+                host=host_of(request.url),
+                path=urlsplit(request.url).path,
+                status=response.status_code,
+                duration_ms=response.elapsed.total_seconds() * 1000,
+                retries=_retry_count(response),
+            )
+        )
+
+    return hook
+
+
+def record_failure(
+    session: requests.Session, method: str, url: str, error: Exception, started: float
+) -> None:
+    """Add a call that got no response to the session's request log, if it has one."""
+    request_log = getattr(session, "request_log", None)
+    if request_log is None:
+        return
+    request_log.add(
+        RequestRecord(
+            at=time.time(),
+            method=method,
+            host=host_of(url),
+            path=urlsplit(url).path,
+            status=None,
+            duration_ms=(time.monotonic() - started) * 1000,
+            retries=0,
+            error=type(error).__name__,
+        )
     )
 
 
@@ -121,13 +209,14 @@ def create_session(
     auth: requests.auth.AuthBase | None = None,
     retries: bool = True,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    request_log: RequestLog | None = None,
 ) -> requests.Session:
     """Return a session with timeouts, a retry policy, the auth and response logging.
 
     Proxy variables from the environment still apply. On a redirect to another
     host, requests drops the Authorization header and does not re-apply `auth`.
     """
-    session = _Session(timeout)
+    session = _Session(timeout, request_log)
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
     if auth is not None:
@@ -136,4 +225,6 @@ def create_session(
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.hooks["response"].append(_log_response)
+    if request_log is not None:
+        session.hooks["response"].append(_record_response(request_log))
     return session

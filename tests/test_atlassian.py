@@ -3,7 +3,7 @@ import requests
 import responses
 
 from conftest import load_realdata
-from lib import atlassian
+from lib import atlassian, confluence, jira
 from lib.errors import (
     ApiError,
     Forbidden,
@@ -93,7 +93,7 @@ def test_parse_sites_skips_entries_without_id():
 
 
 def test_parse_project_page_recorded():
-    page = atlassian.parse_project_page(
+    page = jira.parse_project_page(
         load_realdata("rest-api-3-project-search-2024-four-projects"), "u"
     )
     assert len(page.projects) == 4
@@ -104,7 +104,7 @@ def test_parse_project_page_recorded():
 
 
 def test_parse_project_page_single_recorded():
-    page = atlassian.parse_project_page(load_realdata("rest-api-3-project-search"), "u")
+    page = jira.parse_project_page(load_realdata("rest-api-3-project-search"), "u")
     assert page.projects[0].name == "My Kanban Project"
     assert page.projects[0].is_private is False
     assert page.projects[0].lead is None
@@ -112,11 +112,11 @@ def test_parse_project_page_single_recorded():
 
 def test_parse_project_page_rejects_missing_values():
     with pytest.raises(InvalidResponse):
-        atlassian.parse_project_page({"total": 1}, "u")
+        jira.parse_project_page({"total": 1}, "u")
 
 
 def test_parse_space_page_recorded():
-    page = atlassian.parse_space_page(
+    page = confluence.parse_space_page(
         load_realdata("wiki-api-v2-spaces"), "u", api="v2"
     )
     assert page.spaces[0].name == "Test User One"
@@ -126,7 +126,7 @@ def test_parse_space_page_recorded():
 
 
 def test_parse_space_page_empty_recorded():
-    page = atlassian.parse_space_page(
+    page = confluence.parse_space_page(
         load_realdata("wiki-api-v2-labels-id-pages-empty"), "u", api="v2"
     )
     assert page.spaces == ()
@@ -134,7 +134,7 @@ def test_parse_space_page_empty_recorded():
 
 
 def test_parse_space_page_v1_numeric_id():
-    page = atlassian.parse_space_page(
+    page = confluence.parse_space_page(
         {
             "results": [{"id": 98306, "key": "ENG", "name": "Engineering"}],
             "_links": {"next": "/rest/api/space?limit=25&start=25"},
@@ -164,7 +164,7 @@ def test_search_projects_params():
         f"{JIRA}/rest/api/3/project/search",
         json={"values": [], "isLast": True, "startAt": 0, "maxResults": 100},
     )
-    atlassian.search_projects(
+    jira.search_projects(
         session(), ENDPOINTS, CLOUD, start_at=0, max_results=500, query="Café"
     )
     params = responses.calls[0].request.params
@@ -180,7 +180,7 @@ def test_search_projects_404_is_empty_page():
         json={"errorMessages": ["No project could be found"], "errors": {}},
         status=404,
     )
-    page = atlassian.search_projects(session(), ENDPOINTS, CLOUD, query="zzz")
+    page = jira.search_projects(session(), ENDPOINTS, CLOUD, query="zzz")
     assert page.projects == ()
     assert page.is_last
 
@@ -189,7 +189,7 @@ def test_search_projects_404_is_empty_page():
 def test_list_spaces_follows_next_link_verbatim():
     next_link = "/wiki/api/v2/spaces?cursor=eyJpZCI6OTgzMDZ9%3D&limit=25"
     responses.get(f"{CONFLUENCE}{next_link}", json={"results": [], "_links": {}})
-    atlassian.list_spaces(session(), ENDPOINTS, CLOUD, next_url=next_link)
+    confluence.list_spaces(session(), ENDPOINTS, CLOUD, next_url=next_link)
     assert responses.calls[0].request.url == f"{CONFLUENCE}{next_link}"
 
 
@@ -200,7 +200,7 @@ def test_list_spaces_v1_next_link_under_wiki():
         f"{CONFLUENCE}/wiki/rest/api/space?limit=25&start=25",
         json={"results": [], "_links": {}},
     )
-    page = atlassian.list_spaces(
+    page = confluence.list_spaces(
         session(), ENDPOINTS, CLOUD, api="v1", next_url=next_link
     )
     assert page.api == "v1"
@@ -208,7 +208,7 @@ def test_list_spaces_v1_next_link_under_wiki():
 
 def test_list_spaces_rejects_foreign_next_host():
     with pytest.raises(InvalidResponse):
-        atlassian.list_spaces(
+        confluence.list_spaces(
             session(),
             ENDPOINTS,
             CLOUD,
@@ -219,7 +219,7 @@ def test_list_spaces_rejects_foreign_next_host():
 @responses.activate
 def test_list_spaces_v2_limit_capped():
     responses.get(f"{CONFLUENCE}/wiki/api/v2/spaces", json={"results": []})
-    atlassian.list_spaces(session(), ENDPOINTS, CLOUD, limit=1000)
+    confluence.list_spaces(session(), ENDPOINTS, CLOUD, limit=1000)
     assert responses.calls[0].request.params["limit"] == "250"
 
 
@@ -235,7 +235,7 @@ def test_list_spaces_v2_limit_capped():
     ],
 )
 def test_confluence_api_for(granted, expected):
-    assert atlassian.confluence_api_for(granted) == expected
+    assert confluence.confluence_api_for(granted) == expected
 
 
 @pytest.mark.parametrize(
@@ -274,7 +274,7 @@ def test_scope_missing_names_required_scope():
         status=401,
     )
     with pytest.raises(ScopeMissing) as caught:
-        atlassian.list_spaces(session(), ENDPOINTS, CLOUD)
+        confluence.list_spaces(session(), ENDPOINTS, CLOUD)
     assert caught.value.required == "read:space:confluence"
     assert "read:space:confluence" in caught.value.message
 
@@ -351,4 +351,4 @@ def test_get_myself_returns_recorded_user():
 )
 def test_parse_project_page_rejects_bad_numbers(payload):
     with pytest.raises(InvalidResponse):
-        atlassian.parse_project_page(payload, "u")
+        jira.parse_project_page(payload, "u")

@@ -8,7 +8,7 @@ from consent_helper import approve
 from cryptography.fernet import Fernet
 
 from conftest import FakeClock
-from lib import atlassian, connect, oauth
+from lib import atlassian, confluence, connect, jira, oauth
 from lib.errors import (
     ConsentDenied,
     RateLimited,
@@ -84,7 +84,7 @@ def test_consent_to_first_look(store, app):
     session, endpoints = connect.authorized_session(store, connection)
     sites = atlassian.list_sites(session, endpoints)
     assert [site.name for site in sites] == ["practice-cloud"]
-    page = atlassian.search_projects(session, endpoints, sites[0].cloud_id)
+    page = jira.search_projects(session, endpoints, sites[0].cloud_id)
     assert len(page.projects) == 50
     assert page.total == 120
     assert not page.is_last
@@ -110,7 +110,7 @@ def test_project_paging_reaches_every_project(store, app):
     cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
     keys, start = [], 0
     while True:
-        page = atlassian.search_projects(
+        page = jira.search_projects(
             session, endpoints, cloud_id, start_at=start, max_results=100
         )
         keys.extend(project.key for project in page.projects)
@@ -125,7 +125,7 @@ def test_project_search_query_without_match(store, app):
     connection = connect_with(store, app, site_name="practice-cloud")
     session, endpoints = connect.authorized_session(store, connection)
     cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
-    page = atlassian.search_projects(
+    page = jira.search_projects(
         session, endpoints, cloud_id, query="no-such-project-zzz"
     )
     assert page.projects == ()
@@ -135,10 +135,10 @@ def test_space_cursor_paging_reaches_every_space(store, app):
     connection = connect_with(store, app, site_name="practice-cloud")
     session, endpoints = connect.authorized_session(store, connection)
     cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
-    page = atlassian.list_spaces(session, endpoints, cloud_id, limit=7)
+    page = confluence.list_spaces(session, endpoints, cloud_id, limit=7)
     ids = [space.id for space in page.spaces]
     while page.next_url:
-        page = atlassian.list_spaces(
+        page = confluence.list_spaces(
             session, endpoints, cloud_id, next_url=page.next_url
         )
         ids.extend(space.id for space in page.spaces)
@@ -149,13 +149,13 @@ def test_space_cursor_paging_reaches_every_space(store, app):
 def test_v1_space_paging_with_classic_scope(store, app):
     scopes = ("read:confluence-space.summary", "offline_access")
     connection = connect_with(store, app, scopes=scopes, site_name="practice-cloud")
-    assert atlassian.confluence_api_for(connection.granted_scopes) == "v1"
+    assert confluence.confluence_api_for(connection.granted_scopes) == "v1"
     session, endpoints = connect.authorized_session(store, connection)
     cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
-    page = atlassian.list_spaces(session, endpoints, cloud_id, api="v1", limit=25)
+    page = confluence.list_spaces(session, endpoints, cloud_id, api="v1", limit=25)
     keys = [space.key for space in page.spaces]
     while page.next_url:
-        page = atlassian.list_spaces(
+        page = confluence.list_spaces(
             session, endpoints, cloud_id, api="v1", next_url=page.next_url
         )
         keys.extend(space.key for space in page.spaces)
@@ -168,7 +168,7 @@ def test_v2_with_classic_scope_is_scope_missing(store, app):
     session, endpoints = connect.authorized_session(store, connection)
     cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
     with pytest.raises(ScopeMissing) as caught:
-        atlassian.list_spaces(session, endpoints, cloud_id, api="v2")
+        confluence.list_spaces(session, endpoints, cloud_id, api="v2")
     assert caught.value.required == "read:space:confluence"
 
 
