@@ -11,6 +11,7 @@ import streamlit as st
 
 from lib.errors import DashboardError
 from ui.common import PAGES, show_error
+from ui.explore import show_request_log
 
 
 def _configure_logging() -> None:
@@ -62,6 +63,11 @@ navigation = st.navigation(
                 title="Sites and first look",
                 icon=":material/travel_explore:",
             ),
+            st.Page(PAGES["jira"], title="Jira", icon=":material/view_kanban:"),
+            st.Page(PAGES["confluence"], title="Confluence", icon=":material/article:"),
+            st.Page(
+                PAGES["api_console"], title="API console", icon=":material/terminal:"
+            ),
         ],
     }
 )
@@ -71,3 +77,5 @@ except DashboardError as exc:
     # A page that did not handle an error itself still shows its message and
     # next step, never a traceback.
     show_error(exc)
+finally:
+    show_request_log()

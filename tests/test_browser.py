@@ -340,3 +340,57 @@ def test_first_visit_to_page_address(page, app_url, shots):
     expect(nav.get_by_text("1. Developer console")).to_be_visible(timeout=WAIT)
     expect(nav.get_by_text("home", exact=True)).to_have_count(0)
     shots.take(page, "credentials-first-visit")
+
+
+def choose(page, label: str, text: str) -> None:
+    """Pick the option containing text in the Streamlit selectbox with label."""
+    box = page.get_by_role("combobox", name=label)
+    box.click()
+    box.fill(text)
+    page.keyboard.press("Enter")
+    wait_idle(page)
+
+
+def test_explorer_and_hostile_page(page, app_url, shots):
+    from playwright.sync_api import expect
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    start_practice(page, app_url, shots)
+    save_credentials(page, shots)
+    choose_scopes(page, shots)
+    consent = consent_in_new_tab(page, shots)
+    expect(consent.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
+    consent.close()
+    expect(page.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
+
+    open_sidebar_page(page, "Jira")
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible(timeout=WAIT)
+    choose(page, "Project", "CAFE")
+    expect(page.get_by_text("JQL built from the project key")).to_be_visible(
+        timeout=WAIT
+    )
+    expect(page.get_by_text("Issues (approximate)")).to_be_visible(timeout=WAIT)
+    shots.take(page, "jira-issues")
+
+    open_sidebar_page(page, "Confluence")
+    expect(page.get_by_role("heading", name="Spaces")).to_be_visible(timeout=WAIT)
+    title_before = page.title()
+    choose(page, "Space", "(ENG)")
+    choose(page, "Page", "<script>")
+    body = page.locator('[data-testid="stHtml"]')
+    expect(body.first).to_be_visible(timeout=WAIT)
+    page.wait_for_timeout(1500)
+    shots.take(page, "confluence-hostile-page")
+    assert dialogs == []
+    assert page.title() == title_before
+    html = body.first.inner_html()
+    assert "<script" not in html
+    assert "onerror" not in html
+
+    open_sidebar_page(page, "API console")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("200 OK")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("ATLASSIAN_ACCESS_TOKEN").first).to_be_visible()
+    shots.take(page, "api-console")

@@ -1,5 +1,6 @@
 """Pages through Streamlit's AppTest, with the practice sandbox as Atlassian."""
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import practice
 from lib.sandbox import PRACTICE_CLIENT_ID, PRACTICE_CLIENT_SECRET
+from lib.sandbox.data import build_dataset
 from lib.store import Store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -389,7 +391,7 @@ def test_sites_first_look():
         if "name" in table.columns:
             names.update(table["name"])
     assert "practice-cloud" in names
-    assert len(tables) == 3
+    assert "Atlas Analytics" in names
 
 
 def test_sites_lists_projects_and_spaces():
@@ -530,3 +532,118 @@ def test_disconnect_needs_confirmation():
     assert any("Disconnected" in plain(s.value) for s in at.success)
     with Store.open() as store:
         assert store.active_connection() is None
+
+
+def practice_site_projects():
+    site = next(s for s in build_dataset().sites if s.slug == "practice-cloud")
+    return sorted(site.projects, key=lambda project: project.key)
+
+
+def test_jira_page_lists_projects():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    assert not at.exception
+    keys = list(at.dataframe[0].value["key"])
+    assert keys == [p.key for p in practice_site_projects()[:50]]
+
+
+def test_jira_page_next_page():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    next_button = next(b for b in at.button if b.label == "Next")
+    next_button.click().run()
+    keys = list(at.dataframe[0].value["key"])
+    assert keys == [p.key for p in practice_site_projects()[50:100]]
+
+
+def test_jira_page_search_query():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    at.text_input[0].set_value("zzz-no-project").run()
+    assert not at.exception
+    assert any("No project matches" in plain(c.value) for c in at.caption)
+
+
+def test_jira_page_load_all():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    next(b for b in at.button if b.label == "Load all").click().run()
+    assert len(at.dataframe[0].value) == len(practice_site_projects())
+
+
+def test_jira_rerun_with_warm_cache_sends_nothing():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    log = at.session_state["request_log"]
+    before = len(log)
+    at.run()
+    assert len(log) == before
+
+
+def test_jira_free_jql_error_explained():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    at.radio[0].set_value("jql").run()
+    at.text_area[0].set_value("order by key").run()
+    assert not at.exception
+    assert at.error
+
+
+def test_confluence_page_lists_spaces():
+    connect_through_callback()
+    at = run_page("views/confluence.py")
+    assert not at.exception
+    assert "Zoë Practice" in list(at.dataframe[0].value["name"])
+
+
+def test_api_console_page_renders():
+    connect_through_callback()
+    at = run_page("views/api_console.py")
+    assert not at.exception
+
+
+def test_jira_issues_of_project_and_detail():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    at.selectbox(key="jira_project").set_value("CAFE").run()
+    assert not at.exception
+    issue_keys = list(at.dataframe[1].value["key"])
+    assert issue_keys
+    assert all(key.startswith("CAFE-") for key in issue_keys)
+    at.selectbox(key="jira_issue").set_value(issue_keys[0]).run()
+    assert not at.exception
+    assert any(issue_keys[0] in plain(h.value) for h in at.subheader)
+    assert at.text
+
+
+def select_option(at: AppTest, key: str, fragment: str) -> None:
+    """Pick the first option of a selectbox whose label contains fragment."""
+    box = at.selectbox(key=key)
+    index = next(n for n, label in enumerate(box.options) if fragment in label)
+    box.select_index(index).run()
+
+
+def test_confluence_hostile_page_sanitized():
+    connect_through_callback()
+    at = run_page("views/confluence.py")
+    select_option(at, "confluence_space", "(ENG)")
+    assert not at.exception
+    select_option(at, "confluence_page", "<script>")
+    assert not at.exception
+    bodies = [element.proto.body for element in at.get("html")]
+    assert bodies
+    for body in bodies:
+        assert "<script" not in body
+        assert "<iframe" not in body
+        assert not re.search(r"<[^>]*\son\w+\s*=", body)
+        assert not re.search(r"(href|src)\s*=\s*[\"']?\s*javascript:", body, re.I)
+
+
+def test_confluence_storage_format():
+    connect_through_callback()
+    at = run_page("views/confluence.py")
+    select_option(at, "confluence_space", "(ENG)")
+    select_option(at, "confluence_page", "<script>")
+    at.radio[0].set_value("storage").run()
+    assert not at.exception
+    assert at.get("html")

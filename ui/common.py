@@ -20,6 +20,9 @@ PAGES = {
     "callback": "views/callback.py",
     "connection": "views/connection.py",
     "sites": "views/sites.py",
+    "jira": "views/jira.py",
+    "confluence": "views/confluence.py",
+    "api_console": "views/api_console.py",
 }
 
 STEPS = (

@@ -3,54 +3,22 @@ spaces on the chosen site."""
 
 import streamlit as st
 
-from lib import atlassian, connect
+from lib import confluence, jira
 from lib.errors import DashboardError
-from ui.common import (
-    PAGES,
-    active_app,
-    escape_markdown,
-    open_store,
-    practice_connection_is_stale,
-    show_error,
-)
+from ui import cache
+from ui.common import escape_markdown, open_store, show_error
+from ui.explore import open_grant
 
 store = open_store()
-app = active_app(store)
-connection = store.active_connection()
 
 st.title("Sites and first look")
 
-if connection is None or app is None:
-    st.info("Connect first: finish the setup steps up to the consent.")
-    st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
-    st.stop()
-if practice_connection_is_stale(app, connection):
-    st.warning(
-        "The practice sandbox restarted since this connection was made, so its "
-        "tokens no longer work. Consent again to browse the practice sites."
-    )
-    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
-    st.stop()
-
-try:
-    session, endpoints = connect.authorized_session(store, connection)
-    sites = atlassian.list_sites(session, endpoints)
-except DashboardError as exc:
-    show_error(exc)
-    st.stop()
+grant = open_grant(store)
+connection, sites = grant.connection, grant.sites
+session, endpoints = grant.session, grant.endpoints
 
 st.subheader("Sites this connection reaches")
 st.caption(f"From GET `{endpoints.accessible_resources_url}`")
-if not sites:
-    st.warning(
-        "The grant covers no site. This happens when you consented without "
-        "picking a site, when your account is only a guest, or when the app's "
-        "scopes match no product on your sites. Consent again and choose a site "
-        "on Atlassian's screen."
-    )
-    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
-    st.stop()
-
 st.dataframe(
     [
         {
@@ -110,8 +78,16 @@ with jira_column:
         )
     else:
         try:
-            page = atlassian.search_projects(
-                session, endpoints, chosen.cloud_id, max_results=50
+            page = cache.cached(
+                (
+                    "first_projects",
+                    connection.id,
+                    connection.granted_at,
+                    chosen.cloud_id,
+                ),
+                lambda: jira.search_projects(
+                    session, endpoints, chosen.cloud_id, max_results=50
+                ),
             )
         except DashboardError as exc:
             show_error(exc)
@@ -134,7 +110,7 @@ with jira_column:
 
 with confluence_column:
     st.subheader(f"Confluence spaces on {escape_markdown(chosen.name)}")
-    api = atlassian.confluence_api_for(connection.granted_scopes)
+    api = confluence.confluence_api_for(connection.granted_scopes)
     if "confluence" not in chosen.products:
         st.info(
             "The grant gives no Confluence scope on this site. Tick "
@@ -148,8 +124,11 @@ with confluence_column:
         )
     else:
         try:
-            space_page = atlassian.list_spaces(
-                session, endpoints, chosen.cloud_id, api=api, limit=25
+            space_page = cache.cached(
+                ("first_spaces", connection.id, connection.granted_at, chosen.cloud_id),
+                lambda: confluence.list_spaces(
+                    session, endpoints, chosen.cloud_id, api=api, limit=25
+                ),
             )
         except DashboardError as exc:
             show_error(exc)

@@ -1,0 +1,61 @@
+"""Results of API calls kept per browser session for a short time.
+
+A rerun of a page whose results are still fresh sends no HTTP request. Keys name
+the page's scope, the connection (id and grant time, so a new consent misses the
+cache), the site and the request; values are parsed results, never a token or a
+session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+TTL_SECONDS = 120
+MAX_ENTRIES = 300
+_STATE_KEY = "result_cache"
+
+T = TypeVar("T")
+
+
+def _entries() -> dict:
+    return st.session_state.setdefault(_STATE_KEY, {})
+
+
+def get(key: tuple):
+    """Return the fresh value stored under key, or None."""
+    entry = _entries().get(key)
+    if entry is None:
+        return None
+    stored_at, value = entry
+    if time.monotonic() - stored_at > TTL_SECONDS:
+        return None
+    return value
+
+
+def put(key: tuple, value) -> None:
+    entries = _entries()
+    entries[key] = (time.monotonic(), value)
+    if len(entries) > MAX_ENTRIES:
+        oldest = sorted(entries, key=lambda k: entries[k][0])
+        for stale in oldest[: len(entries) - MAX_ENTRIES]:
+            del entries[stale]
+
+
+def cached(key: tuple, compute: Callable[[], T]) -> T:
+    """Return the fresh value under key, or compute, store and return it."""
+    value = get(key)
+    if value is None:
+        value = compute()
+        put(key, value)
+    return value
+
+
+def clear(scope: str | None = None) -> None:
+    """Drop every entry, or those whose key starts with `scope`."""
+    entries = _entries()
+    for key in [k for k in entries if scope is None or k[0] == scope]:
+        del entries[key]

@@ -1,0 +1,205 @@
+"""What the explorer pages share: the connection, the chosen site, the request log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import requests
+import streamlit as st
+
+from lib import atlassian, connect
+from lib.atlassian import Endpoints, Site
+from lib.errors import DashboardError
+from lib.http import RequestLog, create_session
+from lib.store import AppRecord, ConnectionRecord, Store
+from ui import cache
+from ui.common import (
+    PAGES,
+    active_app,
+    escape_markdown,
+    practice_connection_is_stale,
+    show_error,
+)
+
+
+def request_log() -> RequestLog:
+    """Return this browser session's log of outbound calls."""
+    return st.session_state.setdefault("request_log", RequestLog())
+
+
+def session_factory():
+    return partial(create_session, request_log=request_log())
+
+
+@dataclass
+class Explorer:
+    """The connection and site an explorer page works on."""
+
+    store: Store
+    app: AppRecord
+    connection: ConnectionRecord
+    sites: tuple[Site, ...]
+    site: Site
+    session: requests.Session
+    endpoints: Endpoints
+
+    def key(self, scope: str, *request) -> tuple:
+        """Return a cache key for a request made on this connection and site."""
+        return (
+            scope,
+            self.connection.id,
+            self.connection.granted_at,
+            self.site.cloud_id,
+            *request,
+        )
+
+
+@dataclass
+class Grant:
+    """The active connection with a ready session and the sites it reaches."""
+
+    app: AppRecord
+    connection: ConnectionRecord
+    sites: tuple[Site, ...]
+    session: requests.Session
+    endpoints: Endpoints
+
+
+def open_grant(store: Store) -> Grant:
+    """Return the connection's session and sites, or show what is missing and
+    stop the page."""
+    app = active_app(store)
+    connection = store.active_connection()
+    if connection is None or app is None:
+        st.info("Connect first: finish the setup steps up to the consent.")
+        st.page_link(
+            PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:"
+        )
+        st.stop()
+    if practice_connection_is_stale(app, connection):
+        st.warning(
+            "The practice sandbox restarted since this connection was made, so its "
+            "tokens no longer work. Consent again to browse the practice sites."
+        )
+        st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+        st.stop()
+
+    try:
+        session, endpoints = connect.authorized_session(
+            store, connection, session_factory=session_factory()
+        )
+        connection = store.get_connection(connection.id)
+        sites = cache.cached(
+            ("sites", connection.id, connection.granted_at),
+            lambda: atlassian.list_sites(session, endpoints),
+        )
+    except DashboardError as exc:
+        show_error(exc)
+        st.stop()
+    if not sites:
+        st.warning(
+            "The grant covers no site. This happens when you consented without "
+            "picking a site, when your account is only a guest, or when the app's "
+            "scopes match no product on your sites. Consent again and choose a "
+            "site on Atlassian's screen."
+        )
+        st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+        st.stop()
+    return Grant(app, connection, sites, session, endpoints)
+
+
+def open_explorer(store: Store) -> Explorer:
+    """Return the explorer context with the site chosen in the sidebar, or show
+    what is missing and stop the page."""
+    grant = open_grant(store)
+    site = _choose_site(store, grant.connection, grant.sites)
+    return Explorer(
+        store,
+        grant.app,
+        grant.connection,
+        grant.sites,
+        site,
+        grant.session,
+        grant.endpoints,
+    )
+
+
+def _choose_site(store: Store, connection: ConnectionRecord, sites) -> Site:
+    """Show the site picker in the sidebar and remember the choice per connection."""
+    by_id = {site.cloud_id: site for site in sites}
+    ids = list(by_id)
+    if connection.cloud_id in by_id:
+        current = ids.index(connection.cloud_id)
+    elif len(ids) == 1:
+        current = 0
+    else:
+        current = None
+    chosen = st.sidebar.selectbox(
+        "Site",
+        ids,
+        index=current,
+        format_func=lambda cloud_id: by_id[cloud_id].name,
+        placeholder="Choose a site",
+        help="Every explorer page works on this site. Atlassian lists the sites "
+        "of the grant in no particular order and does not say which one was "
+        "picked on the consent screen.",
+    )
+    if chosen is None:
+        st.info("The grant covers several sites: choose one in the sidebar.")
+        st.stop()
+    if chosen != connection.cloud_id:
+        store.set_connection_site(connection.id, chosen)
+    return by_id[chosen]
+
+
+def choose_item(
+    label: str, options: dict[str, str], *, placeholder: str, key: str
+) -> str | None:
+    """Show a selectbox of options (value to label) with nothing chosen at first,
+    and return the chosen value or None."""
+    return st.selectbox(
+        label,
+        list(options),
+        index=None,
+        format_func=options.__getitem__,
+        placeholder=placeholder,
+        key=key,
+    )
+
+
+def site_link(site: Site, path: str) -> str:
+    """Return a link into the site's own web pages (not the API)."""
+    return site.url.rstrip("/") + path
+
+
+def refresh_button(scope: str, label: str = "Refresh") -> None:
+    """Offer a button that drops this page's cached results."""
+    if st.button(label, key=f"refresh:{scope}", icon=":material/refresh:"):
+        cache.clear(scope)
+        st.rerun()
+
+
+def show_request_log() -> None:
+    """Show this session's last calls in the sidebar: no query, body or header."""
+    records = request_log().records()
+    with st.sidebar.expander(f"Request log ({len(records)})"):
+        if not records:
+            st.caption("No calls yet in this browser tab.")
+            return
+        st.dataframe(
+            [
+                {
+                    "method": record.method,
+                    "path": f"{record.host}{record.path}",
+                    "status": record.status if record.status is not None else "—",
+                    "ms": round(record.duration_ms),
+                    "retries": record.retries,
+                    "error": record.error or "",
+                }
+                for record in records
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption(escape_markdown("Newest first. Bodies and headers are never kept."))

@@ -1,0 +1,96 @@
+"""API console: any request under the chosen site's Jira or Confluence API base."""
+
+import streamlit as st
+
+from lib import api_console
+from lib.errors import DashboardError, InvalidInput
+from ui.common import escape_markdown, open_store, show_error, show_field_error
+from ui.explore import open_explorer
+
+EXAMPLES = {
+    "jira": "/rest/api/3/myself",
+    "confluence": "/wiki/api/v2/spaces",
+}
+
+store = open_store()
+explorer = open_explorer(store)
+site = explorer.site
+
+st.title("API console")
+st.caption(
+    escape_markdown(
+        f"Site {site.name}. Requests go only to this site's API base on "
+        f"{explorer.endpoints.api_base}, with the stored token."
+    )
+)
+
+with st.form("api_request"):
+    columns = st.columns([1, 1, 4])
+    product = columns[0].selectbox(
+        "API", ["jira", "confluence"], format_func=str.capitalize
+    )
+    method = columns[1].selectbox("Method", api_console.METHODS)
+    path = columns[2].text_input(
+        "Path",
+        value=EXAMPLES["jira"],
+        help="A path under the API base, such as /rest/api/3/myself for Jira or "
+        "/wiki/api/v2/spaces for Confluence. A full URL is accepted only when it "
+        "starts with that base.",
+    )
+    query = st.text_area(
+        "Query parameters",
+        height=80,
+        help="name=value, one per line or joined with &.",
+    )
+    body = st.text_area(
+        "JSON body",
+        height=120,
+        help="For POST, PUT and PATCH only. It must be valid JSON.",
+    )
+    submitted = st.form_submit_button("Send", type="primary", icon=":material/send:")
+
+base = (
+    explorer.endpoints.jira_base(site.cloud_id)
+    if product == "jira"
+    else explorer.endpoints.confluence_base(site.cloud_id)
+)
+st.caption(f"API base: `{base}`")
+
+if not submitted:
+    st.stop()
+
+try:
+    request = api_console.build_request(
+        explorer.endpoints, site.cloud_id, product, method, path, query, body
+    )
+except InvalidInput as exc:
+    show_field_error(exc)
+    st.stop()
+
+st.subheader("The same call elsewhere")
+st.caption("The token is a placeholder: set ATLASSIAN_ACCESS_TOKEN yourself.")
+st.code(api_console.curl_command(request), language="bash", wrap_lines=True)
+with st.expander("Python (requests)"):
+    st.code(api_console.python_snippet(request), language="python")
+
+try:
+    response = api_console.send(explorer.session, request)
+except DashboardError as exc:
+    show_error(exc)
+    st.stop()
+
+st.subheader("Response")
+status_columns = st.columns(3)
+status_columns[0].metric("Status", f"{response.status} {response.reason}")
+status_columns[1].metric("Time", f"{response.elapsed_ms:.0f} ms")
+status_columns[2].metric("Size", f"{len(response.text):,} characters")
+st.caption(f"{request.method} `{response.url}`")
+with st.expander("Headers"):
+    st.table({name: value for name, value in response.headers})
+if response.json is not None:
+    with st.expander("JSON", expanded=True):
+        st.json(response.json, expanded=2)
+else:
+    st.code(response.text or "(empty body)", language=None, wrap_lines=True)
+if response.truncated:
+    st.warning("The body was cut: it is larger than the console shows.")
