@@ -8,9 +8,11 @@ from consent_helper import approve
 from cryptography.fernet import Fernet
 
 from conftest import FakeClock
-from lib import atlassian, confluence, connect, jira, oauth
+from lib import atlassian, confluence, connect, jira, oauth, sanitize
 from lib.errors import (
+    ApiError,
     ConsentDenied,
+    Gone,
     RateLimited,
     ScopeMissing,
     ServerError,
@@ -347,3 +349,89 @@ def test_code_exchange_not_retried_on_503(store, app, sandbox):
     with pytest.raises(TokenRequestFailed) as caught:
         connect.complete_consent(store, callback)
     assert caught.value.status == 503
+
+
+@pytest.fixture
+def practice_site(store, app):
+    connection = connect_with(store, app, site_name="practice-cloud")
+    session, endpoints = connect.authorized_session(store, connection)
+    cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
+    return session, endpoints, cloud_id
+
+
+def test_issue_paging_matches_approximate_count(practice_site):
+    session, endpoints, cloud_id = practice_site
+    jql = jira.project_jql("CAFE")
+    keys = [
+        issue.key
+        for page in jira.iter_issue_pages(session, endpoints, cloud_id, jql)
+        for issue in page.issues
+    ]
+    assert len(keys) == len(set(keys))
+    assert len(keys) == jira.approximate_count(session, endpoints, cloud_id, jql)
+    assert len(keys) > jira.ISSUE_PAGE_SIZE
+
+
+def test_issue_detail_renders_description(practice_site):
+    session, endpoints, cloud_id = practice_site
+    first = jira.search_issues(session, endpoints, cloud_id, jira.project_jql("CAFE"))
+    detail = jira.get_issue(session, endpoints, cloud_id, first.issues[0].key)
+    assert detail.issue.key == first.issues[0].key
+    assert "'type'" not in detail.description
+
+
+def test_issue_breakdown_counts_every_issue(practice_site):
+    session, endpoints, cloud_id = practice_site
+    jql = jira.project_jql("CAFE")
+    breakdown = jira.issue_breakdown(session, endpoints, cloud_id, jql)
+    total = jira.approximate_count(session, endpoints, cloud_id, jql)
+    assert breakdown.complete
+    assert sum(breakdown.by_status.values()) == total
+    assert sum(breakdown.by_type.values()) == total
+
+
+def test_bad_jql_is_api_error(practice_site):
+    session, endpoints, cloud_id = practice_site
+    with pytest.raises(ApiError) as caught:
+        jira.search_issues(session, endpoints, cloud_id, "order by key")
+    assert caught.value.status == 400
+
+
+def test_removed_search_is_gone(practice_site):
+    session, endpoints, cloud_id = practice_site
+    with pytest.raises(Gone) as caught:
+        atlassian.get_json(
+            session, f"{endpoints.jira_base(cloud_id)}/rest/api/3/search"
+        )
+    assert "/rest/api/3/search/jql" in caught.value.hint
+
+
+def test_all_projects_loaded_in_parallel(practice_site):
+    session, endpoints, cloud_id = practice_site
+    pages = list(jira.iter_all_projects(session, endpoints, cloud_id))
+    keys = [project.key for page in pages for project in page.projects]
+    assert len(keys) == 120
+    assert len(set(keys)) == 120
+
+
+def test_pages_of_space_and_body(practice_site):
+    session, endpoints, cloud_id = practice_site
+    spaces = [
+        space
+        for page in confluence.iter_all_spaces(session, endpoints, cloud_id)
+        for space in page.spaces
+    ]
+    eng = next(space for space in spaces if space.key == "ENG")
+    listing = confluence.list_pages(session, endpoints, cloud_id, eng.id, limit=10)
+    pages = list(listing.pages)
+    while listing.next_url:
+        listing = confluence.list_pages(
+            session, endpoints, cloud_id, eng.id, next_url=listing.next_url
+        )
+        pages.extend(listing.pages)
+    assert len(pages) > 10
+    assert len({page.id for page in pages}) == len(pages)
+    hostile = next(page for page in pages if "<script>" in page.title)
+    body = confluence.get_page(session, endpoints, cloud_id, hostile.id)
+    assert "<script" in body.body
+    assert "<script" not in sanitize.clean_html(body.body, base_url=body.base_url)
