@@ -2,7 +2,7 @@
 
 Issue search uses `/rest/api/3/search/jql`, which pages by `nextPageToken`, has no
 `total`, and returns only issue ids unless `fields` names the fields wanted. The
-older `/rest/api/3/search` was removed by Atlassian in 2025 and answers 410.
+older `/rest/api/3/search` was removed by Atlassian in 2025 and returns 410.
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ def issue_breakdown(
 ) -> Breakdown:
     """Count issues by status and type, reading only those two fields.
 
-    At most `max_issues` are read; `complete` says whether that was all of them.
+    At most `max_issues` are read, and `complete` is False when more matched.
     """
     by_status: Counter = Counter()
     by_type: Counter = Counter()

@@ -1,9 +1,9 @@
 """Results of API calls kept per browser session for a short time.
 
 A rerun of a page whose results are still fresh sends no HTTP request. Keys name
-the page's scope, the connection (id and grant time, so a new consent misses the
-cache), the site and the request; values are parsed results, never a token or a
-session.
+the page's scope, the connection, the site and the request. The connection part
+includes the grant time, so a new consent misses the cache. Values are parsed
+results, never a token or a session.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the explorer pages share: the connection, the chosen site, the request log."""
+"""Explorer helpers shared by pages: connection, chosen site, request log."""
 
 from __future__ import annotations
 
