@@ -34,6 +34,10 @@ from lib.store import AppRecord, ConnectionRecord, PendingState, Store, hash_sta
 logger = logging.getLogger(__name__)
 
 CONSENT_LIFETIME = 600  # seconds a started consent stays valid
+# Atlassian's refresh tokens die after 90 days unused and 365 days after the first
+# one was issued, whichever comes first.
+REFRESH_IDLE_LIFETIME = 90 * 24 * 3600
+REFRESH_ABSOLUTE_LIFETIME = 365 * 24 * 3600
 REFRESH_LEEWAY = 60  # refresh when the access token expires within this many seconds
 NEEDS_CONSENT = "needs_consent"
 
@@ -264,6 +268,18 @@ def _require_connection(store: Store, connection_id: int) -> ConnectionRecord:
     if connection is None:
         raise NotConnected(f"Connection {connection_id} is not stored.")
     return connection
+
+
+def refresh_token_expiry(connection: ConnectionRecord) -> float | None:
+    """Return when the stored refresh token is expected to stop working, or None
+    without one. It is an estimate: Atlassian's token carries no expiry."""
+    if not connection.has_refresh_token:
+        return None
+    last_used = connection.refreshed_at or connection.granted_at
+    return min(
+        last_used + REFRESH_IDLE_LIFETIME,
+        connection.granted_at + REFRESH_ABSOLUTE_LIFETIME,
+    )
 
 
 def authorized_session(

@@ -1,6 +1,7 @@
 import json
 import logging
 import sqlite3
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -390,3 +391,23 @@ def test_unanswered_exchange_keeps_state_open(store, app):
     with pytest.raises(NetworkError):
         connect.complete_consent(store, callback, session_factory=no_retry_session)
     assert store.pending_state(consent.state_hash).consumed_at is None
+
+
+def test_refresh_token_expiry_idle_limit(store, connection):
+    expected = connection.granted_at + connect.REFRESH_IDLE_LIFETIME
+    assert connect.refresh_token_expiry(connection) == expected
+
+
+def test_refresh_token_expiry_absolute_limit(store, connection):
+    refreshed = replace(
+        connection, refreshed_at=connection.granted_at + 300 * 24 * 3600
+    )
+    expected = connection.granted_at + connect.REFRESH_ABSOLUTE_LIFETIME
+    assert connect.refresh_token_expiry(refreshed) == expected
+
+
+def test_refresh_token_expiry_without_token(store, connection):
+    assert (
+        connect.refresh_token_expiry(replace(connection, has_refresh_token=False))
+        is None
+    )

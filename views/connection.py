@@ -81,7 +81,10 @@ with refresh_column:
     if connection.has_refresh_token:
         st.metric("Refresh token", "stored")
         st.caption(
-            "It rotates on every refresh: the new one replaces the old one here."
+            "It rotates on every refresh: the new one replaces the old one here. "
+            "Unless refreshed again, it stops working around "
+            f"{_timestamp(connect.refresh_token_expiry(connection))} (90 days "
+            "unused, or 365 days after the consent, whichever comes first)."
         )
     else:
         st.metric("Refresh token", "none")
