@@ -13,6 +13,8 @@ from lib.errors import DashboardError
 from ui.common import PAGES, show_error
 from ui.explore import show_request_log
 
+logger = logging.getLogger("lib.app")
+
 
 def _configure_logging() -> None:
     """Set up one stderr handler for the dashboard's loggers, once per process."""
@@ -77,5 +79,14 @@ except DashboardError as exc:
     # A page that did not handle an error itself still shows its message and
     # next step, never a traceback.
     show_error(exc)
+except Exception as exc:
+    # Streamlit's own stop and rerun signals are not Exceptions, so they pass.
+    logger.exception("Unexpected error on page %s", navigation.title)
+    st.error(
+        f"Something unexpected failed on this page ({type(exc).__name__}). The "
+        "details are in the dashboard's log, in the terminal that runs it.",
+        icon=":material/error:",
+    )
+    st.info("Reload the page. If it happens again, report the log lines.")
 finally:
     show_request_log()

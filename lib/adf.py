@@ -347,7 +347,9 @@ def _render_ordered_list(node: dict, depth: int) -> str:
     start = _attrs(node).get("order")
     if isinstance(start, float) and start.is_integer():
         start = int(start)
-    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+    # A start beyond a million is no real list, and a huge integer could not even
+    # be turned into text.
+    if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start < 10**6:
         start = 1
     return _render_list(node, depth, lambda index, item: f"{start + index}. ")
 

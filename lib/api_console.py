@@ -38,6 +38,7 @@ TOKEN_PLACEHOLDER = "$" + TOKEN_ENV_VAR
 
 MAX_PATH_LENGTH = 2000  # characters of the path field
 MAX_REQUEST_BODY_BYTES = 1024 * 1024  # UTF-8 bytes of the body field
+MAX_BODY_DEPTH = 64
 MAX_BODY_BYTES = 5 * 1024 * 1024  # bytes of a response body that `send` reads
 MAX_BODY_CHARS = 200_000  # characters of ConsoleResponse.text, before the note
 SNIPPET_TIMEOUT = 30  # seconds, in the Python snippet
@@ -427,6 +428,12 @@ def parse_body(method: str, text: str) -> object | None:
         )
 
     value = _load_json(text)
+    if _depth(value) > MAX_BODY_DEPTH:
+        raise InvalidInput(
+            "body",
+            f"The body nests arrays or objects more than {MAX_BODY_DEPTH} levels deep.",
+            hint="Flatten the body; Jira and Confluence bodies are far shallower.",
+        )
     # NOTE: json_body None means "no body", so a JSON null body cannot be sent.
     if value is None:
         raise InvalidInput(
@@ -435,6 +442,25 @@ def parse_body(method: str, text: str) -> object | None:
             hint="Clear the body to send none, or send an object or array.",
         )
     return value
+
+
+def _depth(value: object) -> int:
+    """Return how deeply arrays and objects nest in a parsed JSON value."""
+    depth = 0
+    level = [value]
+    while level:
+        containers = [item for item in level if isinstance(item, (dict, list))]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            child
+            for container in containers
+            for child in (
+                container.values() if isinstance(container, dict) else container
+            )
+        ]
+    return depth
 
 
 def _load_json(text: str) -> object:
@@ -539,6 +565,10 @@ def _console_response(
     response: requests.Response, body: bytes, truncated: bool, elapsed_ms: float
 ) -> ConsoleResponse:
     text = _decode(body, response.encoding)
+    credential = _sent_credential(response)
+    if credential and credential in text:
+        # A server that echoes the token must not get it onto the page.
+        text = text.replace(credential, MASK)
     content_type = response.headers.get("Content-Type", "")
     parsed = None if truncated else _parse_json(text, content_type)
     return ConsoleResponse(
@@ -630,7 +660,7 @@ def _mask_cookie(value: str) -> str:
 def _disallowed_host_error(
     session: requests.Session, request: ConsoleRequest
 ) -> InvalidInput:
-    allowed = sorted(getattr(session.auth, "allowed_hosts", ()))
+    allowed = sorted(getattr(session.auth, "allowed_origins", ()))
     return InvalidInput(
         "path",
         f"The request to {host_of(request.url)} was not sent, because the "

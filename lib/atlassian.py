@@ -27,7 +27,7 @@ from lib.errors import (
     ServerError,
     Unauthorized,
 )
-from lib.http import host_of, record_failure
+from lib.http import host_of, origin_of, record_failure
 from lib.oauth import AuthorizationServer
 from lib.scopes import ENDPOINT_SCOPES, product_of
 
@@ -69,9 +69,9 @@ class Endpoints:
         return f"{self.api_base}/ex/confluence/{cloud_id}"
 
     @property
-    def api_hosts(self) -> frozenset[str]:
-        """Hosts an access token may be sent to."""
-        return frozenset({host_of(self.api_base)})
+    def api_origins(self) -> frozenset[str]:
+        """Origins (scheme, host, port) an access token may be sent to."""
+        return frozenset({origin_of(self.api_base)})
 
 
 def authorization_server(endpoints: Endpoints) -> AuthorizationServer:
@@ -126,6 +126,19 @@ def _send(session: requests.Session, method: str, url: str, **kwargs):
     started = time.monotonic()
     try:
         return session.request(method, url, **kwargs)
+    except (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+    ) as exc:
+        record_failure(session, method, url, exc, started)
+        logger.warning(
+            "%s %s response was cut off: %s", method, _describe(url), type(exc).__name__
+        )
+        raise NetworkError(
+            f"{method} {_describe(url)} returned a response that was cut off or "
+            f"garbled while it was read ({type(exc).__name__}).",
+            hint="Try again. If it repeats, a proxy may be cutting responses.",
+        ) from exc
     except requests.RequestException as exc:
         record_failure(session, method, url, exc, started)
         logger.warning(
@@ -144,7 +157,7 @@ def _send(session: requests.Session, method: str, url: str, **kwargs):
 def _decode_json(response: requests.Response, url: str):
     try:
         return response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidResponse(
             f"{response.request.method} {_describe(url)} returned status "
             f"{response.status_code} with a body that is not JSON "
@@ -227,7 +240,9 @@ def raise_for_status(response: requests.Response) -> None:
         )
         error.retry_after = _retry_after(response)
         if error.retry_after is not None:
-            error.hint = f"Wait {error.retry_after:.0f} seconds, then try again."
+            seconds = max(1, round(error.retry_after))
+            unit = "second" if seconds == 1 else "seconds"
+            error.hint = f"Wait {seconds} {unit}, then try again."
         raise error
     if status >= 500:
         raise ServerError(
@@ -235,9 +250,15 @@ def raise_for_status(response: requests.Response) -> None:
             hint="Atlassian may be unavailable; try again in a few minutes.",
             **common,
         )
+    jql_search = "/search/" in urlsplit(request.url).path
     raise ApiError(
         f"{where} was rejected ({status}). {detail}".strip(),
-        hint="Check the request's parameters.",
+        hint=(
+            "Check the JQL: Jira's message says what is wrong. Jira also requires a "
+            "bounded query, with a restriction such as project = KEY."
+            if jql_search and status == 400
+            else "Check the request's parameters."
+        ),
         **common,
     )
 
@@ -246,7 +267,7 @@ def error_detail(response: requests.Response) -> str:
     """Return the human part of an error body: gateway, Jira or Confluence shape."""
     try:
         payload = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if not isinstance(payload, dict):
         return ""

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from lib import paging
 from lib.atlassian import Endpoints, get_json
 from lib.errors import InvalidInput, InvalidResponse
-from lib.http import host_of
+from lib.http import origin_of
 from lib.scopes import ENDPOINT_SCOPES
 
 SPACE_PAGE_MAX_V2 = 250
@@ -296,7 +296,7 @@ def get_page(
         space_id=_text(payload.get("spaceId")),
         body_format=body_format,
         body=body if isinstance(body, str) else "",
-        base_url=_text(links.get("base")),
+        base_url=_absolute_http(links.get("base")),
         raw=payload,
     )
 
@@ -313,18 +313,47 @@ def join_next_link(base: str, next_url: str, api: str) -> str:
     """Join a relative `_links.next` to the gateway's Confluence base.
 
     v2 links start with /wiki/…, and v1 links are relative to the /wiki context.
-    An absolute link is followed only on the gateway's own host.
+    The result must stay under the base: same scheme, host and port, and a path
+    below the base's path. Anything else raises InvalidResponse, so a link can
+    never send the token elsewhere.
     """
+    if (
+        next_url != next_url.strip()
+        or next_url.startswith("//")
+        or "\\" in next_url
+        or not next_url.isprintable()
+    ):
+        raise _foreign_link(next_url)
     if next_url.startswith(("http://", "https://")):
-        if host_of(next_url) != host_of(base):
-            raise InvalidResponse(
-                f"The next-page link points at another host ({host_of(next_url)}).",
-                hint="Reload the list; the link was not followed.",
-            )
-        return next_url
-    if api == "v1" and not next_url.startswith("/wiki/"):
-        next_url = "/wiki" + next_url
-    return urljoin(base + "/", next_url.lstrip("/"))
+        url = next_url
+    else:
+        if api == "v1" and not next_url.startswith("/wiki/"):
+            next_url = "/wiki" + next_url
+        url = urljoin(base + "/", next_url.lstrip("/"))
+
+    path = urlsplit(url).path
+    base_path = urlsplit(base).path.rstrip("/") + "/"
+    if origin_of(url) != origin_of(base) or not path.startswith(base_path):
+        raise _foreign_link(next_url)
+    return url
+
+
+def _foreign_link(next_url: str) -> InvalidResponse:
+    return InvalidResponse(
+        f"The next-page link {next_url[:80]!r} does not stay under this site's API "
+        "base, so it was not followed.",
+        hint="Reload the list. If it repeats, report it to the site's owner.",
+    )
+
+
+def _absolute_http(value) -> str | None:
+    """Return value when it is an absolute http(s) URL, else None."""
+    if not isinstance(value, str):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return value
+    return None
 
 
 def _object(value) -> dict:

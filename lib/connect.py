@@ -312,5 +312,5 @@ def authorized_session(
         tokens = store.tokens(connection.id)
 
     endpoints = endpoints_for(app)
-    auth = BearerAuth(tokens.access_token, endpoints.api_hosts)
+    auth = BearerAuth(tokens.access_token, endpoints.api_origins)
     return session_factory(auth=auth), endpoints

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
 logger = logging.getLogger(__name__)
@@ -70,19 +70,20 @@ class DisallowedHost(requests.RequestException):
 
 
 class BearerAuth(requests.auth.AuthBase):
-    """Attach `Authorization: Bearer …`, but only for the hosts the token is for."""
+    """Attach `Authorization: Bearer …`, but only for the origins (scheme, host
+    and port) the token is for, so it never travels over plain http by mistake."""
 
-    def __init__(self, token: str, allowed_hosts: frozenset[str]):
+    def __init__(self, token: str, allowed_origins: frozenset[str]):
         self._token = token
-        self.allowed_hosts = frozenset(allowed_hosts)
+        self.allowed_origins = frozenset(allowed_origins)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        _check_host(request.url, self.allowed_hosts)
+        _check_origin(request.url, self.allowed_origins)
         request.headers["Authorization"] = f"Bearer {self._token}"
         return request
 
     def __repr__(self) -> str:
-        return f"BearerAuth([secure], allowed_hosts={sorted(self.allowed_hosts)})"
+        return f"BearerAuth([secure], allowed_origins={sorted(self.allowed_origins)})"
 
 
 def host_of(url: str) -> str:
@@ -92,16 +93,40 @@ def host_of(url: str) -> str:
     return f"{host}:{parts.port}" if parts.port else host
 
 
-def _check_host(url: str, allowed_hosts: frozenset[str]) -> None:
-    if host_of(url) not in allowed_hosts:
+def origin_of(url: str) -> str:
+    """Return "scheme://host[:port]" in lower case, leaving out a default port."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    suffix = f":{port}" if port and port != default else ""
+    return f"{scheme}://{host}{suffix}"
+
+
+def _check_origin(url: str, allowed_origins: frozenset[str]) -> None:
+    if origin_of(url) not in allowed_origins:
         raise DisallowedHost(
-            f"Refusing to send a token to {host_of(url) or url!r}: it is not one of "
-            f"the configured Atlassian hosts ({', '.join(sorted(allowed_hosts))})."
+            f"Refusing to send a token to {origin_of(url)}: it is not one of the "
+            f"configured Atlassian API origins ({', '.join(sorted(allowed_origins))})."
         )
 
 
 class _CappedRetry(Retry):
-    """urllib3 Retry that gives up instead of sleeping through a long Retry-After."""
+    """urllib3 Retry that gives up instead of sleeping through a long Retry-After,
+    and treats a Retry-After it cannot read as absent instead of failing."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        try:
+            return super().parse_retry_after(retry_after)
+        except InvalidHeader:
+            logger.info("Ignored an unreadable Retry-After header")
+            return 0.0
 
     def increment(self, method=None, url=None, response=None, *args, **kwargs):
         if response is not None:

@@ -24,6 +24,11 @@ PROJECT_PAGE_MAX = 100
 ISSUE_PAGE_SIZE = 100
 BREAKDOWN_PAGE_SIZE = 1000
 
+# Upper bounds on the requests one listing may send, whatever totals a server
+# reports: 1,000 pages of 100 projects, and 100 pages for the issue breakdown.
+MAX_PROJECT_PAGES = 1000
+MAX_BREAKDOWN_PAGES = 100
+
 PROJECT_TYPES = ("software", "business", "service_desk")
 PROJECT_ORDERS = {
     "key": "Key, A to Z",
@@ -234,7 +239,10 @@ def iter_all_projects(
         )
 
     return paging.iter_offset_pages(
-        fetch, page_size=PROJECT_PAGE_MAX, concurrency=concurrency
+        fetch,
+        page_size=PROJECT_PAGE_MAX,
+        concurrency=concurrency,
+        max_pages=MAX_PROJECT_PAGES,
     )
 
 
@@ -415,14 +423,15 @@ def issue_breakdown(
         jql,
         max_results=BREAKDOWN_PAGE_SIZE,
         fields=("status", "issuetype"),
+        max_pages=MAX_BREAKDOWN_PAGES,
     )
     for page in pages:
         for issue in page.issues:
             by_status[issue.status or "(no status)"] += 1
             by_type[issue.issue_type or "(no type)"] += 1
         counted += len(page.issues)
-        if counted >= max_issues and page.next_token:
-            complete = False
+        complete = page.next_token is None
+        if counted >= max_issues:
             break
     return Breakdown(by_status, by_type, counted, complete)
 

@@ -7,13 +7,17 @@
   `nextPageToken`, absent on the last page. Pages can only be fetched in order.
 - Link paging (Confluence v2): each page's `_links.next` is the next page's URL.
 
-Every iterator stops with InvalidResponse when the server repeats a token or link,
-or returns an empty page that is not the last, instead of looping forever.
+Every iterator stops with InvalidResponse instead of looping forever: when the
+server repeats a token or link, when an offset page is empty but not the last, or
+when more than MAX_EMPTY_PAGES token or link pages in a row are empty. (Servers that
+filter by permission may return a short or empty page now and then.)
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -25,6 +29,11 @@ logger = logging.getLogger(__name__)
 # Requests in flight at once when offset pages are fetched in parallel: few
 # enough to stay clear of Atlassian's per-second rate limits.
 MAX_CONCURRENCY = 4
+
+MAX_EMPTY_PAGES = 3
+
+# Offset pages requested ahead of the one being yielded, per worker.
+_WINDOW_PER_WORKER = 2
 
 
 class OffsetPage(Protocol):
@@ -98,22 +107,29 @@ def _sequential_offsets(fetch, first, step, max_pages) -> Iterator:
 
 
 def _parallel_offsets(fetch, first, step, concurrency, max_pages) -> Iterator:
-    offsets = list(range(step, first.total, step))
+    """Fetch the offsets after the first page with a sliding window of requests,
+    so a huge reported total costs memory only for the window."""
+    offsets = iter(range(step, first.total, step))
     if max_pages is not None:
-        offsets = offsets[: max_pages - 1]
+        offsets = itertools.islice(offsets, max_pages - 1)
     workers = max(1, min(concurrency, MAX_CONCURRENCY))
+    pending: deque = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(fetch, offset, step) for offset in offsets]
         try:
-            for offset, future in zip(offsets, futures, strict=True):
+            for offset in itertools.islice(offsets, workers * _WINDOW_PER_WORKER):
+                pending.append((offset, pool.submit(fetch, offset, step)))
+            while pending:
+                offset, future = pending.popleft()
                 page = future.result()
                 yield page
                 if page.is_last:
                     return
                 if not page.items:
                     raise _empty_page_error(offset)
+                for next_offset in itertools.islice(offsets, 1):
+                    pending.append((next_offset, pool.submit(fetch, next_offset, step)))
         finally:
-            for future in futures:
+            for _, future in pending:
                 future.cancel()
 
 
@@ -125,6 +141,22 @@ def _empty_page_error(start_at: int) -> InvalidResponse:
     )
 
 
+def repeated_error() -> InvalidResponse:
+    return InvalidResponse(
+        "The server returned the same next-page token or link twice, so paging "
+        "stopped instead of looping.",
+        hint="Reload the list. If it repeats, report it to the server's owner.",
+    )
+
+
+def empty_pages_error() -> InvalidResponse:
+    return InvalidResponse(
+        f"The server returned more than {MAX_EMPTY_PAGES} empty pages in a row, each "
+        "pointing to another, so paging stopped.",
+        hint="Reload the list. If it repeats, report it to the server's owner.",
+    )
+
+
 def iter_token_pages(
     fetch: Callable[[str | None], P], *, max_pages: int | None = None
 ) -> Iterator[P]:
@@ -132,7 +164,7 @@ def iter_token_pages(
     has no next token."""
     seen: set[str] = set()
     token: str | None = None
-    count = 0
+    count = empty = 0
     while max_pages is None or count < max_pages:
         page = fetch(token)
         count += 1
@@ -140,12 +172,11 @@ def iter_token_pages(
         token = page.next_token
         if not token:
             return
+        empty = 0 if page.items else empty + 1
+        if empty > MAX_EMPTY_PAGES:
+            raise empty_pages_error()
         if token in seen:
-            raise InvalidResponse(
-                "The server returned the same nextPageToken twice, so paging "
-                "stopped instead of looping.",
-                hint="Reload the list. If it repeats, report it to the server's owner.",
-            )
+            raise repeated_error()
         seen.add(token)
 
 
@@ -159,15 +190,15 @@ def iter_link_pages(
     seen: set[str] = set()
     page = fetch_first()
     count = 1
+    empty = 0 if page.items else 1
     yield page
     while page.next_url and (max_pages is None or count < max_pages):
+        if empty > MAX_EMPTY_PAGES:
+            raise empty_pages_error()
         if page.next_url in seen:
-            raise InvalidResponse(
-                "The server returned the same next-page link twice, so paging "
-                "stopped instead of looping.",
-                hint="Reload the list. If it repeats, report it to the server's owner.",
-            )
+            raise repeated_error()
         seen.add(page.next_url)
         page = fetch_next(page.next_url)
         count += 1
+        empty = 0 if page.items else empty + 1
         yield page

@@ -600,7 +600,7 @@ def access_token(sandbox, sandbox_endpoints):
 @pytest.fixture
 def session(access_token, sandbox_endpoints):
     with create_session(
-        auth=BearerAuth(access_token, sandbox_endpoints.api_hosts)
+        auth=BearerAuth(access_token, sandbox_endpoints.api_origins)
     ) as opened:
         yield opened
 
@@ -690,7 +690,7 @@ def test_send_scope_mismatch_401(session, sandbox_endpoints):
 
 
 def test_send_unknown_token_401(sandbox_endpoints):
-    auth = BearerAuth("not-a-sandbox-token", sandbox_endpoints.api_hosts)
+    auth = BearerAuth("not-a-sandbox-token", sandbox_endpoints.api_origins)
     with create_session(auth=auth) as unknown:
         request = sandbox_request(sandbox_endpoints, "/rest/api/3/myself")
         assert send(unknown, request).status == 401
@@ -713,7 +713,7 @@ def test_send_closed_port_network_error(access_token):
         auth_base=f"http://127.0.0.1:{port}", api_base=f"http://127.0.0.1:{port}"
     )
     request = sandbox_request(endpoints, "/rest/api/3/myself")
-    auth = BearerAuth(access_token, endpoints.api_hosts)
+    auth = BearerAuth(access_token, endpoints.api_origins)
     with (
         create_session(auth=auth, retries=False) as unreachable,
         pytest.raises(NetworkError) as caught,
@@ -727,18 +727,18 @@ def test_send_closed_port_network_error(access_token):
 
 def test_send_disallowed_host_invalid_input(access_token, sandbox_endpoints):
     request = sandbox_request(sandbox_endpoints, "/rest/api/3/myself")
-    auth = BearerAuth(access_token, ATLASSIAN.api_hosts)
+    auth = BearerAuth(access_token, ATLASSIAN.api_origins)
     with create_session(auth=auth) as other, pytest.raises(InvalidInput) as caught:
         send(other, request)
     assert caught.value.field == "path"
-    assert "only for api.atlassian.com" in caught.value.message
+    assert "only for https://api.atlassian.com" in caught.value.message
     assert access_token not in caught.value.message
     assert access_token not in caught.value.hint
 
 
 def test_send_disallowed_host_not_network_error(access_token, sandbox_endpoints):
     request = sandbox_request(sandbox_endpoints, "/rest/api/3/myself")
-    auth = BearerAuth(access_token, ATLASSIAN.api_hosts)
+    auth = BearerAuth(access_token, ATLASSIAN.api_origins)
     with create_session(auth=auth) as other, pytest.raises(InvalidInput) as caught:
         send(other, request)
     assert not isinstance(caught.value, NetworkError)
@@ -785,7 +785,7 @@ def test_curl_runs_against_sandbox(access_token, sandbox_endpoints):
 
 @pytest.fixture
 def fake_session():
-    with create_session(auth=BearerAuth(FAKE_TOKEN, ATLASSIAN.api_hosts)) as opened:
+    with create_session(auth=BearerAuth(FAKE_TOKEN, ATLASSIAN.api_origins)) as opened:
         yield opened
 
 
@@ -957,3 +957,27 @@ def test_send_body_read_failure(fake_session, monkeypatch, mocked):
     with pytest.raises(NetworkError) as caught:
         send(fake_session, jira_request("/rest/api/3/myself"))
     assert "returned 200, but reading its body failed" in caught.value.message
+
+
+@responses.activate
+def test_send_masks_token_echoed_in_body():
+    responses.get(
+        f"{JIRA}/rest/api/3/myself",
+        json={"echo": f"Bearer {FAKE_TOKEN}"},
+    )
+    request = api_console.build_request(
+        ATLASSIAN, CLOUD_ID, "jira", "GET", "/rest/api/3/myself"
+    )
+    with create_session(auth=BearerAuth(FAKE_TOKEN, ATLASSIAN.api_origins)) as session:
+        response = api_console.send(session, request)
+    assert FAKE_TOKEN not in response.text
+    assert FAKE_TOKEN not in json.dumps(response.json)
+
+
+def test_body_nesting_limit():
+    body = "[" * 100 + "]" * 100
+    with pytest.raises(InvalidInput) as caught:
+        api_console.build_request(
+            ATLASSIAN, CLOUD_ID, "jira", "POST", "/rest/api/3/issue", body=body
+        )
+    assert "levels" in caught.value.message

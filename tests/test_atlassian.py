@@ -43,7 +43,7 @@ def test_endpoints_paths():
 def test_real_endpoints_default():
     endpoints = atlassian.Endpoints()
     assert endpoints.authorize_url == "https://auth.atlassian.com/authorize"
-    assert endpoints.api_hosts == frozenset({"api.atlassian.com"})
+    assert endpoints.api_origins == frozenset({"https://api.atlassian.com"})
 
 
 def test_authorization_server_adds_audience_and_prompt():

@@ -110,3 +110,56 @@ def test_iter_all_spaces_follows_links():
 def test_parse_page_list_rejects():
     with pytest.raises(InvalidResponse):
         confluence.parse_page_list({"values": []}, "u")
+
+
+BASE = f"https://api.example.test/ex/confluence/{CLOUD}"
+
+
+@pytest.mark.parametrize(
+    ("next_url", "api", "expected"),
+    [
+        (
+            "/wiki/api/v2/spaces?cursor=a%3D",
+            "v2",
+            f"{BASE}/wiki/api/v2/spaces?cursor=a%3D",
+        ),
+        ("/rest/api/space?start=25", "v1", f"{BASE}/wiki/rest/api/space?start=25"),
+        (
+            f"{BASE}/wiki/api/v2/spaces?cursor=b",
+            "v2",
+            f"{BASE}/wiki/api/v2/spaces?cursor=b",
+        ),
+    ],
+)
+def test_join_next_link_accepts(next_url, api, expected):
+    assert confluence.join_next_link(BASE, next_url, api) == expected
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://api.example.test/ex/confluence/x/wiki/api/v2/spaces",
+        f"http://api.example.test/ex/confluence/{CLOUD}/wiki/api/v2/spaces",
+        f"https://api.example.test:8443/ex/confluence/{CLOUD}/wiki/api/v2/spaces",
+        "https://evil.example.test/wiki/api/v2/spaces",
+        "//evil.example.test/x",
+        "\\t//evil.example.test/x",
+        " /wiki/api/v2/spaces",
+        "/wiki/../../ex/jira/other/rest/api/3/myself",
+        "\\\\evil.example.test\\\\x",
+        "/wiki/api/v2/spaces?x=\\n",
+    ],
+)
+def test_join_next_link_rejects(next_url):
+    with pytest.raises(InvalidResponse):
+        confluence.join_next_link(BASE, next_url, "v2")
+
+
+@pytest.mark.parametrize("base", ["", "/wiki", "javascript:alert(1)", 5, None])
+@responses.activate
+def test_get_page_ignores_unusable_base(base):
+    responses.get(
+        f"{WIKI}/wiki/api/v2/pages/5",
+        json={"id": "5", "title": "t", "_links": {"base": base}},
+    )
+    assert confluence.get_page(session(), ENDPOINTS, CLOUD, "5").base_url is None

@@ -12,14 +12,16 @@ TOKEN = "fake-access-token-5150"
 
 
 def test_bearer_auth_repr_hides_token():
-    auth = BearerAuth(TOKEN, frozenset({"api.example.test"}))
+    auth = BearerAuth(TOKEN, frozenset({"https://api.example.test"}))
     assert TOKEN not in repr(auth)
 
 
 @responses.activate
 def test_bearer_auth_sent_to_allowed_host():
     responses.get("https://api.example.test/me", json={})
-    session = create_session(auth=BearerAuth(TOKEN, frozenset({"api.example.test"})))
+    session = create_session(
+        auth=BearerAuth(TOKEN, frozenset({"https://api.example.test"}))
+    )
     session.get("https://api.example.test/me")
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
@@ -33,7 +35,9 @@ def test_bearer_auth_sent_to_allowed_host():
     ],
 )
 def test_bearer_auth_refuses_other_hosts(url):
-    session = create_session(auth=BearerAuth(TOKEN, frozenset({"api.example.test"})))
+    session = create_session(
+        auth=BearerAuth(TOKEN, frozenset({"https://api.example.test"}))
+    )
     with pytest.raises(DisallowedHost) as caught:
         session.get(url)
     assert TOKEN not in str(caught.value)
@@ -47,7 +51,9 @@ def test_redirect_to_other_host_drops_token():
         headers={"Location": "https://other.example.test/y"},
     )
     responses.get("https://other.example.test/y", json={})
-    session = create_session(auth=BearerAuth(TOKEN, frozenset({"api.example.test"})))
+    session = create_session(
+        auth=BearerAuth(TOKEN, frozenset({"https://api.example.test"}))
+    )
     session.get("https://api.example.test/x")
     assert "Authorization" not in responses.calls[1].request.headers
 
@@ -88,7 +94,9 @@ def test_request_log_keeps_newest():
 def test_log_line_has_no_query_or_token(caplog):
     caplog.set_level(logging.DEBUG, logger="lib")
     responses.get("https://api.example.test/a", json={})
-    session = create_session(auth=BearerAuth(TOKEN, frozenset({"api.example.test"})))
+    session = create_session(
+        auth=BearerAuth(TOKEN, frozenset({"https://api.example.test"}))
+    )
     session.get("https://api.example.test/a", params={"jql": "secret words"})
     assert "GET api.example.test/a -> 200" in caplog.text
     assert "secret words" not in caplog.text

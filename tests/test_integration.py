@@ -435,3 +435,18 @@ def test_pages_of_space_and_body(practice_site):
     body = confluence.get_page(session, endpoints, cloud_id, hostile.id)
     assert "<script" in body.body
     assert "<script" not in sanitize.clean_html(body.body, base_url=body.base_url)
+
+
+@pytest.mark.parametrize("retry_after", ["1.5", "-1", "abc"])
+def test_unreadable_retry_after_still_rate_limited(store, app, sandbox, retry_after):
+    connection = connect_with(store, app)
+    session, endpoints = connect.authorized_session(store, connection)
+    add_fault(
+        sandbox,
+        path_prefix="/oauth/token/accessible-resources",
+        status=429,
+        count=10,
+        retry_after_text=retry_after,
+    )
+    with pytest.raises(RateLimited):
+        atlassian.list_sites(session, endpoints)

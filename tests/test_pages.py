@@ -647,3 +647,45 @@ def test_confluence_storage_format():
     at.radio[0].set_value("storage").run()
     assert not at.exception
     assert at.get("html")
+
+
+def add_second_site() -> None:
+    """Consent once more choosing the München site, so the grant has two."""
+    at = run_page("views/consent.py")
+    if not at.code:
+        at.button(key="new_consent").click().run()
+    location = approve(consent_url(at), site_name="München")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    run_page("views/callback.py", query=query)
+
+
+def test_sidebar_site_switch_takes_effect_each_time():
+    connect_through_callback()
+    add_second_site()
+    at = run_page("views/jira.py")
+    assert not at.exception
+    for name in ("Übungsseite München", "practice-cloud", "Übungsseite München"):
+        box = at.sidebar.selectbox(key="site_choice")
+        box.select_index(box.options.index(name)).run()
+        assert any(name in plain(c.value) for c in at.caption)
+
+
+def test_explorer_asks_for_site_when_several():
+    connect_through_callback()
+    add_second_site()
+    with Store.open() as store:
+        store.set_connection_site(store.active_connection().id, None)
+    at = run_page("views/confluence.py")
+    assert any("choose one in the sidebar" in plain(i.value) for i in at.info)
+
+
+def test_unexpected_error_is_a_message(monkeypatch):
+    connect_through_callback()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("lib.jira.search_projects", broken)
+    at = run_page("views/jira.py")
+    assert not at.exception
+    assert any("Something unexpected failed" in plain(e.value) for e in at.error)

@@ -134,7 +134,7 @@ def test_token_empty_result():
 def test_token_repeated_stops():
     with pytest.raises(InvalidResponse) as caught:
         collect(paging.iter_token_pages(lambda token: Token((1,), "same")))
-    assert "same nextPageToken twice" in caught.value.message
+    assert "same next-page token or link twice" in caught.value.message
 
 
 def test_token_max_pages():
@@ -170,3 +170,40 @@ def test_link_repeated_stops():
                 lambda: Link((1,), "/x"), lambda url: Link((2,), "/x")
             )
         )
+
+
+def test_token_empty_pages_with_fresh_tokens_stop():
+    counter = iter(range(10_000))
+
+    def fetch(token):
+        return Token((), f"t{next(counter)}")
+
+    with pytest.raises(InvalidResponse):
+        collect(paging.iter_token_pages(fetch))
+    assert next(counter) <= paging.MAX_EMPTY_PAGES + 2
+
+
+def test_token_few_empty_pages_allowed():
+    pages = {None: Token((), "a"), "a": Token((), "b"), "b": Token((1,), None)}
+    assert collect(paging.iter_token_pages(pages.__getitem__)) == [1]
+
+
+def test_link_empty_pages_with_fresh_links_stop():
+    counter = iter(range(10_000))
+    with pytest.raises(InvalidResponse):
+        collect(
+            paging.iter_link_pages(
+                lambda: Link((), "/0"), lambda url: Link((), f"/{next(counter) + 1}")
+            )
+        )
+    assert next(counter) <= paging.MAX_EMPTY_PAGES + 2
+
+
+def test_offset_huge_total_uses_window():
+    def fetch(start_at, max_results):
+        return Offset(items=(start_at,), total=10**12, is_last=False, max_results=1)
+
+    pages = paging.iter_offset_pages(fetch, page_size=1, concurrency=4)
+    first_ten = [next(pages) for _ in range(10)]
+    pages.close()
+    assert [page.items[0] for page in first_ten] == list(range(10))

@@ -271,3 +271,13 @@ def test_issue_table_is_deterministic(site):
 def test_first_issue_is_epic(site):
     site.issues.ensure_built()
     assert site.issues.issue_type[0] == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["(" * 4990 + "project = A" + ")" * 4990, "NOT " * 2400 + "project = A"],
+)
+def test_deep_nesting_is_syntax_error(query):
+    with pytest.raises(jql.JqlError) as caught:
+        jql.parse(query)
+    assert "levels deep" in str(caught.value)

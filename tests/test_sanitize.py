@@ -3,6 +3,7 @@ from html.parser import HTMLParser
 import pytest
 
 from conftest import load_realdata
+from lib import sanitize
 from lib.sandbox.data import HOSTILE_BODY, PEOPLE, build_dataset
 from lib.sandbox.page_bodies import storage_body, storage_to_view
 from lib.sanitize import LINK_REL, clean_html, to_plain_text
@@ -572,3 +573,19 @@ def test_to_plain_text_realdata():
     response = load_realdata("wiki-api-v2-pages-body-storage")
     text = to_plain_text(response["results"][0]["body"]["storage"]["value"])
     assert text.startswith("Say hello to your colleagues")
+
+
+def test_nesting_depth_counts_unclosed():
+    assert sanitize.nesting_depth("<i><div>" * 10) == 20
+
+
+def test_nesting_depth_ignores_void_and_closed():
+    assert sanitize.nesting_depth("<p>a<br><img src=x></p><p>b</p>") == 1
+
+
+def test_can_render_rejects_deep_nesting():
+    assert not sanitize.can_render("<div>" * (sanitize.MAX_RENDERED_DEPTH + 1))
+
+
+def test_can_render_accepts_ordinary_page():
+    assert sanitize.can_render("<h1>T</h1>" + "<p>text</p>" * 10_000)

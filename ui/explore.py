@@ -8,9 +8,9 @@ from functools import partial
 import requests
 import streamlit as st
 
-from lib import atlassian, connect
+from lib import atlassian, connect, paging
 from lib.atlassian import Endpoints, Site
-from lib.errors import DashboardError
+from lib.errors import DashboardError, InvalidResponse
 from lib.http import RequestLog, create_session
 from lib.store import AppRecord, ConnectionRecord, Store
 from ui import cache
@@ -21,6 +21,8 @@ from ui.common import (
     practice_connection_is_stale,
     show_error,
 )
+
+SITE_WIDGET_KEY = "site_choice"
 
 
 def request_log() -> RequestLog:
@@ -130,27 +132,41 @@ def _choose_site(store: Store, connection: ConnectionRecord, sites) -> Site:
     by_id = {site.cloud_id: site for site in sites}
     ids = list(by_id)
     if connection.cloud_id in by_id:
-        current = ids.index(connection.cloud_id)
+        current = connection.cloud_id
     elif len(ids) == 1:
-        current = 0
+        current = ids[0]
+        store.set_connection_site(connection.id, current)
     else:
         current = None
-    chosen = st.sidebar.selectbox(
+    # The stored choice is the truth: another page or tab may have changed it.
+    # The widget is keyed and set from the store before it is drawn, and a pick
+    # is saved by its callback before the next run reads the store.
+    st.session_state[SITE_WIDGET_KEY] = current
+    st.sidebar.selectbox(
         "Site",
         ids,
-        index=current,
+        key=SITE_WIDGET_KEY,
         format_func=lambda cloud_id: by_id[cloud_id].name,
         placeholder="Choose a site",
+        on_change=save_site_choice,
+        args=(connection.id, SITE_WIDGET_KEY),
         help="Every explorer page works on this site. Atlassian lists the sites "
         "of the grant in no particular order and does not say which one was "
         "picked on the consent screen.",
     )
-    if chosen is None:
+    if current is None:
         st.info("The grant covers several sites: choose one in the sidebar.")
         st.stop()
-    if chosen != connection.cloud_id:
-        store.set_connection_site(connection.id, chosen)
-    return by_id[chosen]
+    return by_id[current]
+
+
+def save_site_choice(connection_id: int, widget_key: str) -> None:
+    """Store the site picked in a widget as the connection's chosen site."""
+    chosen = st.session_state.get(widget_key)
+    if chosen is None:
+        return
+    with Store.open() as store:
+        store.set_connection_site(connection_id, chosen)
 
 
 def choose_item(
@@ -166,6 +182,43 @@ def choose_item(
         placeholder=placeholder,
         key=key,
     )
+
+
+def continue_pages(
+    loaded: dict,
+    fetch,
+    *,
+    next_of,
+    max_pages: int | None = None,
+    on_page=None,
+) -> None:
+    """Append the pages after `loaded["next"]` to `loaded["items"]`.
+
+    `fetch(next)` returns a page with `.items`, and `next_of(page)` its next token
+    or link. Paging stops at the last page or after `max_pages`. A token or link
+    seen before in this listing, or too many empty pages in a row, ends it with
+    InvalidResponse and clears `loaded["next"]`, so no button loops.
+    """
+    seen: set = loaded.setdefault("seen", set())
+    empty = 0
+    count = 0
+    try:
+        while loaded["next"] and (max_pages is None or count < max_pages):
+            if loaded["next"] in seen:
+                raise paging.repeated_error()
+            seen.add(loaded["next"])
+            page = fetch(loaded["next"])
+            count += 1
+            loaded["items"] += list(page.items)
+            loaded["next"] = next_of(page)
+            empty = 0 if page.items else empty + 1
+            if empty > paging.MAX_EMPTY_PAGES and loaded["next"]:
+                raise paging.empty_pages_error()
+            if on_page is not None:
+                on_page()
+    except InvalidResponse:
+        loaded["next"] = None
+        raise
 
 
 def site_link(site: Site, path: str) -> str:

@@ -86,7 +86,12 @@ status_columns[1].metric("Time", f"{response.elapsed_ms:.0f} ms")
 status_columns[2].metric("Size", f"{len(response.text):,} characters")
 st.caption(f"{request.method} `{response.url}`")
 with st.expander("Headers"):
-    st.table({name: value for name, value in response.headers})
+    # A dataframe shows the values as the server sent them, not as Markdown.
+    st.dataframe(
+        [{"name": name, "value": value} for name, value in response.headers],
+        hide_index=True,
+        width="stretch",
+    )
 if response.json is not None:
     with st.expander("JSON", expanded=True):
         st.json(response.json, expanded=2)

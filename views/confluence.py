@@ -7,7 +7,13 @@ from lib.errors import DashboardError
 from lib.scopes import ENDPOINT_SCOPES
 from ui import cache
 from ui.common import escape_markdown, open_store, show_error
-from ui.explore import choose_item, open_explorer, refresh_button, site_link
+from ui.explore import (
+    choose_item,
+    continue_pages,
+    open_explorer,
+    refresh_button,
+    site_link,
+)
 
 store = open_store()
 explorer = open_explorer(store)
@@ -54,6 +60,10 @@ def _space_rows(spaces) -> list[dict]:
     ]
 
 
+def _next_url(page) -> str | None:
+    return page.next_url
+
+
 SPACE_COLUMNS = {"open": st.column_config.LinkColumn("open", display_text="Open")}
 
 # Spaces ------------------------------------------------------------------------
@@ -80,55 +90,49 @@ try:
         first = confluence.list_spaces(
             session, endpoints, site.cloud_id, api=api, limit=250, **filters
         )
-        loaded = {
-            "spaces": list(first.spaces),
-            "next": first.next_url,
-            "url": first.url,
-        }
+        loaded = {"items": list(first.spaces), "next": first.next_url, "url": first.url}
         cache.put(spaces_key, loaded)
 except DashboardError as exc:
     show_error(exc)
     st.stop()
 
+
+def _next_spaces(next_url: str):
+    return confluence.list_spaces(
+        session, endpoints, site.cloud_id, api=api, next_url=next_url
+    )
+
+
 button_columns = st.columns([1, 1, 3])
 if loaded["next"] and button_columns[0].button("Load more", key="more_spaces"):
     try:
-        page = confluence.list_spaces(
-            session, endpoints, site.cloud_id, api=api, next_url=loaded["next"]
-        )
+        continue_pages(loaded, _next_spaces, next_of=_next_url, max_pages=1)
     except DashboardError as exc:
         show_error(exc)
-    else:
-        loaded["spaces"] += list(page.spaces)
-        loaded["next"] = None if page.next_url == loaded["next"] else page.next_url
-        cache.put(spaces_key, loaded)
-        st.rerun()
+    cache.put(spaces_key, loaded)
 if loaded["next"] and button_columns[1].button(
     "Load all", icon=":material/download:", help="Follow every next link."
 ):
     progress = st.progress(0.0, text="Loading spaces…")
     table = st.empty()
+
+    def _show_progress() -> None:
+        # Cursor paging gives no total, so the bar shows activity, not a share.
+        progress.progress(
+            0.5 if loaded["next"] else 1.0,
+            text=f"Loaded {len(loaded['items'])} spaces",
+        )
+        table.dataframe(_space_rows(loaded["items"]), hide_index=True)
+
     try:
-        while loaded["next"]:
-            page = confluence.list_spaces(
-                session, endpoints, site.cloud_id, api=api, next_url=loaded["next"]
-            )
-            loaded["spaces"] += list(page.spaces)
-            repeated = page.next_url == loaded["next"]
-            loaded["next"] = None if repeated else page.next_url
-            # Cursor paging gives no total, so the bar shows pages, not a share.
-            progress.progress(
-                0.5 if loaded["next"] else 1.0,
-                text=f"Loaded {len(loaded['spaces'])} spaces",
-            )
-            table.dataframe(_space_rows(loaded["spaces"]), hide_index=True)
+        continue_pages(loaded, _next_spaces, next_of=_next_url, on_page=_show_progress)
     except DashboardError as exc:
         show_error(exc)
     cache.put(spaces_key, loaded)
     progress.empty()
     table.empty()
 
-spaces = loaded["spaces"]
+spaces = loaded["items"]
 more_text = " More on later pages." if loaded["next"] else ""
 st.caption(f"{len(spaces)} spaces loaded.{more_text} GET `{loaded['url']}`")
 st.dataframe(
@@ -163,7 +167,7 @@ try:
     page_list = cache.get(pages_key)
     if page_list is None:
         first_pages = confluence.list_pages(session, endpoints, site.cloud_id, space.id)
-        page_list = {"pages": list(first_pages.pages), "next": first_pages.next_url}
+        page_list = {"items": list(first_pages.pages), "next": first_pages.next_url}
         cache.put(pages_key, page_list)
 except DashboardError as exc:
     show_error(exc)
@@ -171,19 +175,19 @@ except DashboardError as exc:
 
 if page_list["next"] and st.button("Load more pages", key="more_pages"):
     try:
-        more = confluence.list_pages(
-            session, endpoints, site.cloud_id, space.id, next_url=page_list["next"]
+        continue_pages(
+            page_list,
+            lambda next_url: confluence.list_pages(
+                session, endpoints, site.cloud_id, space.id, next_url=next_url
+            ),
+            next_of=_next_url,
+            max_pages=1,
         )
     except DashboardError as exc:
         show_error(exc)
-    else:
-        page_list["pages"] += list(more.pages)
-        repeated = more.next_url == page_list["next"]
-        page_list["next"] = None if repeated else more.next_url
-        cache.put(pages_key, page_list)
-        st.rerun()
+    cache.put(pages_key, page_list)
 
-pages = page_list["pages"]
+pages = page_list["items"]
 st.dataframe(
     [
         {
@@ -239,11 +243,19 @@ if body.page.webui:
         site_link(site, f"/wiki{body.page.webui}"),
         icon=":material/open_in_new:",
     )
-clean = sanitize.clean_html(body.body, base_url=body.base_url)
 with st.container(border=True):
-    if clean.strip():
-        st.html(clean)
-    else:
+    if not body.body.strip():
         st.caption("This page has no body in this format.")
+    elif sanitize.can_render(body.body):
+        clean = cache.cached(
+            explorer.key("clean", chosen.id, body_format),
+            lambda: sanitize.clean_html(body.body, base_url=body.base_url),
+        )
+        st.html(clean or "<p></p>")
+    else:
+        st.warning(
+            "This body is too large or too deeply nested to render safely and "
+            "quickly, so it is shown as source text below."
+        )
 with st.expander("Raw body, as the server sent it"):
     st.code(body.body, language="html", wrap_lines=True)

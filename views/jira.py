@@ -6,7 +6,13 @@ from lib import jira
 from lib.errors import DashboardError
 from ui import cache
 from ui.common import escape_markdown, open_store, show_error
-from ui.explore import choose_item, open_explorer, refresh_button, site_link
+from ui.explore import (
+    choose_item,
+    continue_pages,
+    open_explorer,
+    refresh_button,
+    site_link,
+)
 
 PAGE_SIZE = 50
 
@@ -168,6 +174,7 @@ else:
         "restriction such as project = KEY.",
     )
     if not jql.strip():
+        st.info("Write a JQL query, for example project = ENG ORDER BY created DESC.")
         st.stop()
 
 issues_key = explorer.key("issues", jql)
@@ -175,38 +182,41 @@ loaded = cache.get(issues_key)
 try:
     if loaded is None:
         first = jira.search_issues(session, endpoints, site.cloud_id, jql)
-        loaded = {"issues": list(first.issues), "next": first.next_token}
+        loaded = {"items": list(first.issues), "next": first.next_token}
         cache.put(issues_key, loaded)
+except DashboardError as exc:
+    show_error(exc)
+    st.stop()
+
+issues = loaded["items"]
+count_columns = st.columns([1, 1, 2])
+try:
     count = cache.cached(
         explorer.key("count", jql),
         lambda: jira.approximate_count(session, endpoints, site.cloud_id, jql),
     )
 except DashboardError as exc:
-    show_error(exc)
-    st.stop()
-
-issues = loaded["issues"]
-count_columns = st.columns([1, 1, 2])
-count_columns[0].metric("Issues (approximate)", count)
+    count_columns[0].metric("Issues (approximate)", "—")
+    count_columns[0].caption(escape_markdown(f"Count unavailable: {exc.message}"))
+else:
+    count_columns[0].metric("Issues (approximate)", count)
 count_columns[1].metric("Loaded", len(issues))
 if loaded["next"] and count_columns[2].button(
     "Load more", icon=":material/expand_more:"
 ):
     try:
-        more = jira.search_issues(
-            session, endpoints, site.cloud_id, jql, next_page_token=loaded["next"]
+        continue_pages(
+            loaded,
+            lambda token: jira.search_issues(
+                session, endpoints, site.cloud_id, jql, next_page_token=token
+            ),
+            next_of=lambda page: page.next_token,
+            max_pages=1,
         )
     except DashboardError as exc:
         show_error(exc)
-    else:
-        if more.next_token == loaded["next"]:
-            st.error("Jira returned the same page token again; paging stopped.")
-            loaded["next"] = None
-        else:
-            loaded["issues"] = issues + list(more.issues)
-            loaded["next"] = more.next_token
-        cache.put(issues_key, loaded)
-        st.rerun()
+    cache.put(issues_key, loaded)
+    st.rerun()
 
 issue_rows = [
     {

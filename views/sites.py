@@ -7,7 +7,7 @@ from lib import confluence, jira
 from lib.errors import DashboardError
 from ui import cache
 from ui.common import escape_markdown, open_store, show_error
-from ui.explore import open_grant
+from ui.explore import open_grant, save_site_choice
 
 store = open_store()
 
@@ -40,14 +40,19 @@ if len(sites) == 1:
     st.caption(f"Using the only site, {escape_markdown(chosen.name)}.")
 else:
     ids = list(by_id)
-    stored = connection.cloud_id if connection.cloud_id in by_id else None
-    picked = st.radio(
+    # Set from the store before drawing; the callback saves a pick (see the
+    # sidebar's site choice for why).
+    picked = connection.cloud_id if connection.cloud_id in by_id else None
+    st.session_state["site_radio"] = picked
+    st.radio(
         "Several sites: choose the one to browse",
         ids,
-        index=ids.index(stored) if stored else None,
+        key="site_radio",
         format_func=lambda cloud_id: escape_markdown(
             f"{by_id[cloud_id].name} ({by_id[cloud_id].url})"
         ),
+        on_change=save_site_choice,
+        args=(connection.id, "site_radio"),
         help="Atlassian lists the sites in no particular order and does not say "
         "which one you picked on the consent screen, so choose here.",
     )

@@ -163,6 +163,7 @@ def _parse_fault(body: dict) -> Fault:
         status=status,
         count=_integer(body, "count", 1, 1, 1_000_000),
         retry_after=_integer(body, "retry_after", None, 0, 86400),
+        retry_after_text=_string(body, "retry_after_text", required=False),
         body=body.get("body"),
         reason=_string(body, "reason", required=False),
         method=_string(body, "method", required=False),
@@ -185,6 +186,8 @@ def fault_response(fault: Fault, now: float) -> Response:
     headers = {}
     if fault.retry_after is not None:
         headers["Retry-After"] = str(fault.retry_after)
+    if fault.retry_after_text is not None:
+        headers["Retry-After"] = fault.retry_after_text
     if fault.status == 429:
         wait = fault.retry_after if fault.retry_after is not None else 60
         # X-RateLimit-Reset has minute precision, so round up to the next minute.

@@ -195,6 +195,7 @@ class _Parser:
         self.query = query
         self.tokens = tokenize(query)
         self.index = 0
+        self.depth = 0
 
     @property
     def token(self) -> Token:
@@ -242,17 +243,26 @@ class _Parser:
         return items[0] if len(items) == 1 else Junction("and", tuple(items))
 
     def parse_not(self):
-        if self.token.is_word("not") or self.token.text == "!":
-            self.advance()
-            return Negation(self.parse_not())
-        if self.token.kind == "(":
-            self.advance()
-            inner = self.parse_or()
-            if self.token.kind != ")":
-                raise self.fail("Expecting ')'")
-            self.advance()
-            return inner
-        return self.parse_clause()
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise JqlError(
+                f"Error in the JQL Query: the query nests NOT and parentheses more "
+                f"than {MAX_NESTING} levels deep."
+            )
+        try:
+            if self.token.is_word("not") or self.token.text == "!":
+                self.advance()
+                return Negation(self.parse_not())
+            if self.token.kind == "(":
+                self.advance()
+                inner = self.parse_or()
+                if self.token.kind != ")":
+                    raise self.fail("Expecting ')'")
+                self.advance()
+                return inner
+            return self.parse_clause()
+        finally:
+            self.depth -= 1
 
     def parse_clause(self) -> Clause:
         field_token = self.token
@@ -350,6 +360,11 @@ class _Parser:
         if self.token.is_word("asc", "desc"):
             descending = self.advance().text.casefold() == "desc"
         return OrderField(token.text, descending, token.position)
+
+
+# NOTE: Jira's own nesting limit is not documented; this one keeps the recursive
+# parser far from Python's recursion limit.
+MAX_NESTING = 100
 
 
 def parse(query: str) -> Query:

@@ -134,6 +134,8 @@ class Fault:
     status: int
     count: int = 1
     retry_after: int | None = None
+    # Retry-After sent exactly as given, to test clients against malformed values.
+    retry_after_text: str | None = None
     body: Any = None
     reason: str | None = None
     method: str | None = None
