@@ -73,6 +73,7 @@ navigation = st.navigation(
         ],
     }
 )
+show_request_log()
 try:
     navigation.run()
 except DashboardError as exc:
@@ -88,5 +89,3 @@ except Exception as exc:
         icon=":material/error:",
     )
     st.info("Reload the page. If it happens again, report the log lines.")
-finally:
-    show_request_log()

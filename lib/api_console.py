@@ -104,7 +104,8 @@ class ConsoleResponse:
     occurrence. Set-Cookie values, values of auth-like headers, and the sent
     bearer token wherever it appears are replaced by MASK. `json` is None unless
     the whole body was read and parsed as JSON. `truncated` is True when the body
-    was longer than MAX_BODY_BYTES and only that much was read.
+    was longer than MAX_BODY_BYTES and only that much was read. `body_bytes` is
+    the number of body bytes read, and `text_cut` says whether `text` shows less.
     """
 
     status: int
@@ -115,6 +116,8 @@ class ConsoleResponse:
     text: str
     elapsed_ms: float
     truncated: bool
+    body_bytes: int = 0
+    text_cut: bool = False
 
 
 # Building a request ----------------------------------------------------------
@@ -285,11 +288,17 @@ def _describe_foreign_url(url: str, base: str, product: str) -> str | None:
             "instead of a path under the base."
         )
     scheme = expected.scheme.lower()
-    if parts.scheme.lower() != scheme:
-        return f"The URL's scheme is {parts.scheme}: but the API base uses {scheme}:."
     if "@" in parts.netloc:
         # The user information may be a password, so only the host is named.
         return f"The URL has user information before its host {parts.hostname}."
+    web_url = parts.scheme.lower() in _DEFAULT_PORTS
+    if web_url and (parts.hostname or "") != (expected.hostname or ""):
+        return (
+            f"The URL's host {host_of(url) or '(missing)'} is not the API host "
+            f"{host_of(base)}."
+        )
+    if parts.scheme.lower() != scheme:
+        return f"The URL's scheme is {parts.scheme}: but the API base uses {scheme}:."
 
     try:
         port = parts.port or _DEFAULT_PORTS.get(scheme)
@@ -580,6 +589,8 @@ def _console_response(
         text=_cut_text(text, truncated),
         elapsed_ms=elapsed_ms,
         truncated=truncated,
+        body_bytes=len(body),
+        text_cut=truncated or len(text) > MAX_BODY_CHARS,
     )
 
 

@@ -252,7 +252,9 @@ def raise_for_status(response: requests.Response) -> None:
         )
     jql_search = "/search/" in urlsplit(request.url).path
     raise ApiError(
-        f"{where} was rejected ({status}). {detail}".strip(),
+        f"Jira rejected the JQL query ({status}). {detail}".strip()
+        if jql_search and status == 400
+        else f"{where} was rejected ({status}). {detail}".strip(),
         hint=(
             "Check the JQL: Jira's message says what is wrong. Jira also requires a "
             "bounded query, with a restriction such as project = KEY."

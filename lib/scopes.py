@@ -31,6 +31,9 @@ class Scope:
     group: str
     summary: str
     description: str
+    # Advice for the person choosing scopes in this dashboard, which a consent
+    # screen would not show.
+    note: str = ""
 
     @property
     def product(self) -> str:
@@ -75,7 +78,8 @@ CATALOGUE: tuple[Scope, ...] = (
         JIRA_CLASSIC,
         "Read Jira user profiles",
         "Read the user details you can see in Jira: names, email addresses and "
-        "avatars. The dashboard's identity check (/rest/api/3/myself) needs it.",
+        "avatars.",
+        "GET /rest/api/3/myself needs it.",
     ),
     Scope(
         "manage:jira-webhook",
@@ -94,8 +98,8 @@ CATALOGUE: tuple[Scope, ...] = (
         "read:confluence-space.summary",
         CONFLUENCE_CLASSIC,
         "Read space summaries",
-        "Read basic space details. The v1 space list (/wiki/rest/api/space) "
-        "accepts it.",
+        "Read basic space details.",
+        "The v1 space list (/wiki/rest/api/space) accepts it; REST v2 does not.",
     ),
     Scope(
         "read:confluence-content.summary",
@@ -185,35 +189,40 @@ CATALOGUE: tuple[Scope, ...] = (
         "read:space:confluence",
         CONFLUENCE_GRANULAR,
         "Read spaces (REST v2)",
-        "Read spaces and their properties. The v2 space list "
-        "(/wiki/api/v2/spaces) accepts only this scope, not the classic ones.",
+        "Read spaces and their properties.",
+        "The v2 space list (/wiki/api/v2/spaces) accepts only this scope, not the "
+        "classic ones.",
     ),
     Scope(
         "read:page:confluence",
         CONFLUENCE_GRANULAR,
         "Read pages (REST v2)",
-        "Read pages and blog posts with their properties through REST v2.",
+        "Read pages and blog posts with their properties.",
+        "The v2 page list and page bodies need it.",
     ),
     Scope(
         "read:content-details:confluence",
         CONFLUENCE_GRANULAR,
         "Read content details",
-        "Read content details. The v1 space list accepts it as its granular scope.",
+        "Read content details.",
+        "The v1 space list accepts it as its granular scope.",
     ),
     Scope(
         READ_ME,
         IDENTITY,
         "Read your Atlassian profile",
-        "Read the name and account of the person who consented (GET /me). The app "
-        "also needs the User Identity API added in the developer console.",
+        "Read the name and account of the person who consented.",
+        "GET /me needs it, and the app also needs the User Identity API added in "
+        "the developer console.",
     ),
     Scope(
         OFFLINE_ACCESS,
         IDENTITY,
         "Stay connected (refresh token)",
-        "Return a refresh token with the access token. Access tokens expire after "
-        "an hour, so without it you must consent again every hour. It is not a "
-        "console setting: it is only requested in the authorize URL.",
+        "Keep access when you are not using the app, with a refresh token.",
+        "Access tokens expire after an hour, so without it you must consent again "
+        "every hour. It is not a console setting: it is only requested in the "
+        "authorize URL.",
     ),
 )
 

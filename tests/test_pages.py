@@ -38,7 +38,7 @@ def run_page(page: str | None = None, query: dict | None = None) -> AppTest:
 
 def plain(text) -> str:
     """Return rendered text without the escapes that keep Markdown literal."""
-    return str(text).replace("\\", "").replace("\u2060", "")
+    return str(text).replace("\\", "").replace("`", "")
 
 
 def all_text(at: AppTest) -> str:
@@ -649,12 +649,12 @@ def test_confluence_storage_format():
     assert at.get("html")
 
 
-def add_second_site() -> None:
-    """Consent once more choosing the München site, so the grant has two."""
+def add_second_site(site_name: str = "München") -> None:
+    """Consent once more choosing another site, so the grant has two."""
     at = run_page("views/consent.py")
     if not at.code:
         at.button(key="new_consent").click().run()
-    location = approve(consent_url(at), site_name="München")
+    location = approve(consent_url(at), site_name=site_name)
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
     run_page("views/callback.py", query=query)
 
@@ -689,3 +689,45 @@ def test_unexpected_error_is_a_message(monkeypatch):
     at = run_page("views/jira.py")
     assert not at.exception
     assert any("Something unexpected failed" in plain(e.value) for e in at.error)
+
+
+def test_jira_state_survives_leaving_page():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    at.text_input(key="jira_query").set_value("Atlas").run()
+    at.selectbox(key="jira_project").set_value("ATAN").run()
+    at.switch_page("views/confluence.py").run()
+    at.switch_page("views/jira.py").run()
+    assert at.text_input(key="jira_query").value == "Atlas"
+    assert at.selectbox(key="jira_project").value == "ATAN"
+
+
+def test_loaded_pages_outlive_cache_lifetime(monkeypatch):
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    next(b for b in at.button if b.label == "Load all").click().run()
+    monkeypatch.setattr("ui.cache.TTL_SECONDS", -1)
+    at.run()
+    assert len(at.dataframe[0].value) == len(practice_site_projects())
+
+
+def test_jira_chart_only_on_request():
+    connect_through_callback()
+    at = run_page("views/jira.py")
+    at.selectbox(key="jira_project").set_value("CAFE").run()
+    log = at.session_state["request_log"]
+    before = len(log)
+    at.run()
+    assert len(log) == before
+    at.toggle(key="jira_chart").set_value(True).run()
+    assert len(log) > before
+    assert not at.exception
+
+
+def test_jira_only_site_has_no_confluence_text():
+    connect_through_callback()
+    add_second_site("jira-only")
+    page = run_page("views/confluence.py")
+    box = page.sidebar.selectbox(key="site_choice")
+    box.select_index(box.options.index("jira-only")).run()
+    assert any("This site has no Confluence" in plain(i.value) for i in page.info)

@@ -3,7 +3,7 @@
 A rerun of a page whose results are still fresh sends no HTTP request. Keys name
 the page's scope, the connection, the site and the request. The connection part
 includes the grant time, so a new consent misses the cache. Values are parsed
-results, never a token or a session.
+results with the response they came from, never a token or a session.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TypeVar
 import streamlit as st
 
 TTL_SECONDS = 120
-MAX_ENTRIES = 300
+MAX_ENTRIES = 100
 _STATE_KEY = "result_cache"
 
 T = TypeVar("T")
@@ -30,15 +30,17 @@ def get(key: tuple):
     entry = _entries().get(key)
     if entry is None:
         return None
-    stored_at, value = entry
-    if time.monotonic() - stored_at > TTL_SECONDS:
+    stored_at, value, pinned = entry
+    if not pinned and time.monotonic() - stored_at > TTL_SECONDS:
         return None
     return value
 
 
-def put(key: tuple, value) -> None:
+def put(key: tuple, value, *, pinned: bool = False) -> None:
+    """Store a value. A pinned value (what the user loaded on purpose, with Load
+    more or Load all) does not expire; Refresh or a new consent drops it."""
     entries = _entries()
-    entries[key] = (time.monotonic(), value)
+    entries[key] = (time.monotonic(), value, pinned)
     if len(entries) > MAX_ENTRIES:
         oldest = sorted(entries, key=lambda k: entries[k][0])
         for stale in oldest[: len(entries) - MAX_ENTRIES]:

@@ -154,19 +154,27 @@ def stepper(store: Store, current: str) -> None:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:/])")
-_AUTOLINK_START = re.compile(r"(?i)(www|https?|ftp|mailto)")
-WORD_JOINER = "\u2060"
+# Addresses that GitHub-flavoured Markdown turns into links even when escaped.
+_LINKABLE = re.compile(
+    r"(?i)(?:https?://|ftp://|mailto:|www\.)[^\s`]+|[\w.+-]+@[\w-]+\.[\w.-]+"
+)
 
 
 def escape_markdown(text: str) -> str:
     """Make text from a user or a server render as itself in Markdown.
 
     Markdown characters and Streamlit directives (such as :red[...]) get a
-    backslash. A word joiner (U+2060, invisible) after "http", "www" and the like
-    stops the renderer from turning a bare address into a link.
+    backslash. Web and email addresses go into code spans, which are never turned
+    into links and copy exactly as shown.
     """
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _AUTOLINK_START.sub(lambda match: match.group(1) + WORD_JOINER, escaped)
+    pieces = []
+    last = 0
+    for match in _LINKABLE.finditer(text):
+        pieces.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[last : match.start()]))
+        pieces.append(f"`{match.group(0)}`")
+        last = match.end()
+    pieces.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[last:]))
+    return "".join(pieces)
 
 
 def format_duration(seconds: float) -> str:

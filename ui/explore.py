@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 import requests
@@ -12,6 +13,7 @@ from lib import atlassian, connect, paging
 from lib.atlassian import Endpoints, Site
 from lib.errors import DashboardError, InvalidResponse
 from lib.http import RequestLog, create_session
+from lib.scopes import product_of
 from lib.store import AppRecord, ConnectionRecord, Store
 from ui import cache
 from ui.common import (
@@ -115,7 +117,7 @@ def open_explorer(store: Store) -> Explorer:
     """Return the explorer context with the site chosen in the sidebar, or show
     what is missing and stop the page."""
     grant = open_grant(store)
-    site = _choose_site(store, grant.connection, grant.sites)
+    site = choose_site(store, grant.connection, grant.sites)
     return Explorer(
         store,
         grant.app,
@@ -127,8 +129,12 @@ def open_explorer(store: Store) -> Explorer:
     )
 
 
-def _choose_site(store: Store, connection: ConnectionRecord, sites) -> Site:
-    """Show the site picker in the sidebar and remember the choice per connection."""
+def choose_site(store: Store, connection: ConnectionRecord, sites) -> Site:
+    """Show the site picker in the sidebar and remember the choice per connection.
+
+    With several sites and none chosen yet, it asks for a choice and stops the
+    page, because Atlassian does not say which site the user picked at consent.
+    """
     by_id = {site.cloud_id: site for site in sites}
     ids = list(by_id)
     if connection.cloud_id in by_id:
@@ -169,19 +175,41 @@ def save_site_choice(connection_id: int, widget_key: str) -> None:
         store.set_connection_site(connection_id, chosen)
 
 
+def restore(key: str, options=None) -> None:
+    """Put back a widget value that Streamlit dropped when the user left the page.
+
+    Call it just before drawing the widget, and `keep(key)` just after. A value
+    that is no longer among `options` is not restored.
+    """
+    kept = f"kept:{key}"
+    if key in st.session_state or kept not in st.session_state:
+        return
+    value = st.session_state[kept]
+    if options is None or value in options:
+        st.session_state[key] = value
+
+
+def keep(key: str) -> None:
+    st.session_state[f"kept:{key}"] = st.session_state.get(key)
+
+
 def choose_item(
     label: str, options: dict[str, str], *, placeholder: str, key: str
 ) -> str | None:
     """Show a selectbox of options (value to label) with nothing chosen at first,
-    and return the chosen value or None."""
-    return st.selectbox(
+    and return the chosen value or None. The choice survives leaving the page."""
+    restore(key, options)
+    extra = {} if key in st.session_state else {"index": None}
+    value = st.selectbox(
         label,
         list(options),
-        index=None,
         format_func=options.__getitem__,
         placeholder=placeholder,
         key=key,
+        **extra,
     )
+    keep(key)
+    return value
 
 
 def continue_pages(
@@ -221,6 +249,43 @@ def continue_pages(
         raise
 
 
+def _short_path(path: str) -> str:
+    """Drop the gateway prefix (/ex/jira/<cloud id>) that every call shares."""
+    parts = path.split("/")
+    if len(parts) > 3 and parts[1] == "ex":
+        return "/" + "/".join(parts[4:])
+    return path
+
+
+def missing_product_text(product: str, granted_scopes) -> str:
+    """Explain why a site shows no Jira or Confluence, and what to do about it."""
+    granted_for_product = [
+        scope for scope in granted_scopes if product_of(scope) == product.lower()
+    ]
+    if granted_for_product:
+        return (
+            f"This site has no {product}: its entry in accessible-resources lists no "
+            f"{product} scope, although the grant has some. Choose another site in "
+            "the sidebar."
+        )
+    scope = "read:jira-work" if product == "Jira" else "read:space:confluence"
+    return (
+        f"The grant has no {product} scope. Tick {scope} on the Scopes page, add "
+        "it to the app in the developer console, and consent again."
+    )
+
+
+def jira_time(value: str | None) -> str:
+    """Format a Jira timestamp such as 2026-02-25T17:41:51.223+0100 for reading."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return value
+    return moment.strftime("%Y-%m-%d %H:%M (UTC%z)")
+
+
 def site_link(site: Site, path: str) -> str:
     """Return a link into the site's own web pages (not the API)."""
     return site.url.rstrip("/") + path
@@ -234,21 +299,31 @@ def refresh_button(scope: str, label: str = "Refresh") -> None:
 
 
 def show_request_log() -> None:
-    """Show this session's last calls in the sidebar: no query, body or header."""
+    """Show this tab's last calls in the sidebar: no query, body or header.
+
+    It is drawn before the page runs (a page that stops early would drop it
+    otherwise) and redrawn every few seconds, so a page's own calls appear too.
+    """
+    with st.sidebar:
+        _request_log_panel()
+
+
+@st.fragment(run_every=3)
+def _request_log_panel() -> None:
     records = request_log().records()
-    with st.sidebar.expander(f"Request log ({len(records)})"):
+    with st.expander(f"Request log ({len(records)})"):
         if not records:
             st.caption("No calls yet in this browser tab.")
             return
         st.dataframe(
             [
                 {
-                    "method": record.method,
-                    "path": f"{record.host}{record.path}",
                     "status": record.status if record.status is not None else "—",
+                    "call": f"{record.method} {_short_path(record.path)}",
                     "ms": round(record.duration_ms),
                     "retries": record.retries,
                     "error": record.error or "",
+                    "host": record.host,
                 }
                 for record in records
             ],

@@ -40,7 +40,8 @@ with st.form("api_request"):
     query = st.text_area(
         "Query parameters",
         height=80,
-        help="name=value, one per line or joined with &.",
+        help="Either one line written as a query string (a=1&b=2, %-encoded), or "
+        "one name=value per line, taken exactly as typed.",
     )
     body = st.text_area(
         "JSON body",
@@ -83,7 +84,8 @@ st.subheader("Response")
 status_columns = st.columns(3)
 status_columns[0].metric("Status", f"{response.status} {response.reason}")
 status_columns[1].metric("Time", f"{response.elapsed_ms:.0f} ms")
-status_columns[2].metric("Size", f"{len(response.text):,} characters")
+size = f"{response.body_bytes:,} bytes"
+status_columns[2].metric("Size", f"{size}+" if response.truncated else size)
 st.caption(f"{request.method} `{response.url}`")
 with st.expander("Headers"):
     # A dataframe shows the values as the server sent them, not as Markdown.
@@ -97,5 +99,9 @@ if response.json is not None:
         st.json(response.json, expanded=2)
 else:
     st.code(response.text or "(empty body)", language=None, wrap_lines=True)
-if response.truncated:
-    st.warning("The body was cut: it is larger than the console shows.")
+if response.text_cut:
+    st.warning(
+        "The body is larger than the console shows: the text view is cut, and "
+        "JSON is shown only when the whole body was read. Use the curl line for "
+        "the full response."
+    )

@@ -10,6 +10,7 @@ from ui.common import escape_markdown, open_store, show_error
 from ui.explore import (
     choose_item,
     continue_pages,
+    missing_product_text,
     open_explorer,
     refresh_button,
     site_link,
@@ -23,11 +24,7 @@ granted = frozenset(explorer.connection.granted_scopes)
 st.title("Confluence")
 st.caption(escape_markdown(f"Site {site.name} ({site.url})"))
 if "confluence" not in site.products:
-    st.info(
-        "The grant gives no Confluence scope on this site. Tick "
-        "read:space:confluence on the Scopes page and consent again, choosing "
-        "this site."
-    )
+    st.info(missing_product_text("Confluence", granted))
     st.stop()
 
 api = confluence.confluence_api_for(granted)
@@ -109,7 +106,7 @@ if loaded["next"] and button_columns[0].button("Load more", key="more_spaces"):
         continue_pages(loaded, _next_spaces, next_of=_next_url, max_pages=1)
     except DashboardError as exc:
         show_error(exc)
-    cache.put(spaces_key, loaded)
+    cache.put(spaces_key, loaded, pinned=True)
 if loaded["next"] and button_columns[1].button(
     "Load all", icon=":material/download:", help="Follow every next link."
 ):
@@ -128,7 +125,7 @@ if loaded["next"] and button_columns[1].button(
         continue_pages(loaded, _next_spaces, next_of=_next_url, on_page=_show_progress)
     except DashboardError as exc:
         show_error(exc)
-    cache.put(spaces_key, loaded)
+    cache.put(spaces_key, loaded, pinned=True)
     progress.empty()
     table.empty()
 
@@ -185,7 +182,7 @@ if page_list["next"] and st.button("Load more pages", key="more_pages"):
         )
     except DashboardError as exc:
         show_error(exc)
-    cache.put(pages_key, page_list)
+    cache.put(pages_key, page_list, pinned=True)
 
 pages = page_list["items"]
 st.dataframe(
@@ -225,6 +222,12 @@ body_format = st.radio(
     help="Both are sanitized before they are shown: no script, no event "
     "handlers, no javascript: links.",
 )
+if body_format == "storage":
+    st.caption(
+        "Storage format is the page's source. Macros (status, dates, code "
+        "blocks, attached images) keep their content in elements that are "
+        "removed here, so read the page in view format."
+    )
 try:
     body = cache.cached(
         explorer.key("page", chosen.id, body_format),

@@ -18,6 +18,7 @@ from ui.common import (
     show_error,
     stepper,
 )
+from ui.explore import session_factory
 
 store = open_store()
 app = active_app(store)
@@ -97,7 +98,9 @@ with refresh_column:
 st.subheader("Who you are connected as")
 if ENDPOINT_SCOPES["/me"].is_met_by(frozenset(connection.granted_scopes)):
     try:
-        session, endpoints = connect.authorized_session(store, connection)
+        session, endpoints = connect.authorized_session(
+            store, connection, session_factory=session_factory()
+        )
         profile = atlassian.get_me(session, endpoints)
     except DashboardError as exc:
         show_error(exc)
@@ -139,7 +142,9 @@ if refresh_button.button(
     "Refresh now", disabled=not connection.has_refresh_token, type="primary"
 ):
     try:
-        connect.refresh_connection(store, connection.id)
+        connect.refresh_connection(
+            store, connection.id, session_factory=session_factory()
+        )
     except DashboardError as exc:
         show_error(exc)
     else:

@@ -9,8 +9,12 @@ from ui.common import escape_markdown, open_store, show_error
 from ui.explore import (
     choose_item,
     continue_pages,
+    jira_time,
+    keep,
+    missing_product_text,
     open_explorer,
     refresh_button,
+    restore,
     site_link,
 )
 
@@ -23,10 +27,7 @@ session, endpoints, site = explorer.session, explorer.endpoints, explorer.site
 st.title("Jira")
 st.caption(escape_markdown(f"Site {site.name} ({site.url})"))
 if "jira" not in site.products:
-    st.info(
-        "The grant gives no Jira scope on this site. Tick read:jira-work on the "
-        "Scopes page and consent again, choosing this site."
-    )
+    st.info(missing_product_text("Jira", explorer.connection.granted_scopes))
     st.stop()
 
 
@@ -49,17 +50,28 @@ PROJECT_COLUMNS = {"open": st.column_config.LinkColumn("open", display_text="Ope
 
 st.header("Projects")
 filter_columns = st.columns([3, 2, 2])
+for widget_key in ("jira_query", "jira_type", "jira_order", "jira_mode", "jira_jql"):
+    restore(widget_key)
 query = filter_columns[0].text_input(
     "Search projects",
+    key="jira_query",
     help="Sent to Jira as the query parameter: matches project keys and names, "
     "ignoring case.",
 )
 type_choice = filter_columns[1].selectbox(
-    "Type", ["all", *jira.PROJECT_TYPES], help="Jira's project type (typeKey)."
+    "Type",
+    ["all", *jira.PROJECT_TYPES],
+    key="jira_type",
+    help="Jira's project type (typeKey).",
 )
 order_by = filter_columns[2].selectbox(
-    "Sort", list(jira.PROJECT_ORDERS), format_func=jira.PROJECT_ORDERS.get
+    "Sort",
+    list(jira.PROJECT_ORDERS),
+    key="jira_order",
+    format_func=jira.PROJECT_ORDERS.get,
 )
+for widget_key in ("jira_query", "jira_type", "jira_order"):
+    keep(widget_key)
 filters = {
     "query": query.strip() or None,
     "type_key": None if type_choice == "all" else type_choice,
@@ -100,7 +112,9 @@ try:
         progress.empty()
         table.empty()
         all_projects = tuple(collected)
-        cache.put(explorer.key("projects", "all", filter_key), all_projects)
+        cache.put(
+            explorer.key("projects", "all", filter_key), all_projects, pinned=True
+        )
 
     if all_projects is not None:
         projects = all_projects
@@ -154,12 +168,14 @@ st.header("Issues")
 mode = st.radio(
     "Search",
     ["project", "jql"],
+    key="jira_mode",
     format_func={
         "project": "Issues of the selected project",
         "jql": "Any JQL query",
     }.get,
     horizontal=True,
 )
+keep("jira_mode")
 if mode == "project":
     if not project_key:
         st.info("Choose a project above to see its issues.")
@@ -167,12 +183,17 @@ if mode == "project":
     jql = jira.project_jql(project_key)
     st.caption(f"JQL built from the project key: `{jql}`")
 else:
+    if "jira_jql" not in st.session_state:
+        st.session_state["jira_jql"] = (
+            jira.project_jql(project_key) if project_key else ""
+        )
     jql = st.text_area(
         "JQL",
-        value=jira.project_jql(project_key) if project_key else "",
+        key="jira_jql",
         help="Sent to Jira as typed. Jira requires a bounded query, one with a "
-        "restriction such as project = KEY.",
+        "restriction such as project = KEY. Press Ctrl+Enter to run it.",
     )
+    keep("jira_jql")
     if not jql.strip():
         st.info("Write a JQL query, for example project = ENG ORDER BY created DESC.")
         st.stop()
@@ -199,7 +220,7 @@ except DashboardError as exc:
     count_columns[0].metric("Issues (approximate)", "—")
     count_columns[0].caption(escape_markdown(f"Count unavailable: {exc.message}"))
 else:
-    count_columns[0].metric("Issues (approximate)", count)
+    count_columns[0].metric("Issues (approximate)", f"{count:,}")
 count_columns[1].metric("Loaded", len(issues))
 if loaded["next"] and count_columns[2].button(
     "Load more", icon=":material/expand_more:"
@@ -215,7 +236,7 @@ if loaded["next"] and count_columns[2].button(
         )
     except DashboardError as exc:
         show_error(exc)
-    cache.put(issues_key, loaded)
+    cache.put(issues_key, loaded, pinned=True)
     st.rerun()
 
 issue_rows = [
@@ -225,7 +246,7 @@ issue_rows = [
         "status": issue.status,
         "type": issue.issue_type,
         "assignee": issue.assignee,
-        "updated": (issue.updated or "")[:16].replace("T", " "),
+        "updated": jira_time(issue.updated),
     }
     for issue in issues
 ]
@@ -233,7 +254,12 @@ st.dataframe(issue_rows, hide_index=True, width="stretch")
 if not issues:
     st.info("No issue matches this query.")
 
-with st.expander("Issues by status and by type", icon=":material/bar_chart:"):
+if st.toggle(
+    "Chart the issues by status and by type",
+    key="jira_chart",
+    help="Reads the status and type of every matching issue (up to 10,000), a "
+    "thousand per request, so it is only done when asked.",
+):
     try:
         breakdown = cache.cached(
             explorer.key("breakdown", jql),
@@ -280,7 +306,8 @@ facts[2].metric("Assignee", issue.assignee or "Unassigned")
 facts[3].metric("Priority", issue.priority or "—")
 st.caption(
     escape_markdown(
-        f"Created {issue.created or '—'}, updated {issue.updated or '—'}, reported "
+        f"Created {jira_time(issue.created)}, updated {jira_time(issue.updated)}, "
+        "reported "
         f"by {detail.reporter or 'unknown'}. Labels: "
         f"{', '.join(detail.labels) or 'none'}."
     )

@@ -8,7 +8,8 @@ from ui.common import PAGES, open_store, stepper
 store = open_store()
 
 st.title("3. Scopes")
-stepper(store, current="scopes")
+# Drawn last, once this run has saved the selection, so step 3 shows as done.
+stepper_slot = st.container()
 
 st.write(
     "Scopes decide what the token may do. Request only scopes that you also added "
@@ -57,7 +58,7 @@ for group in catalogue.GROUPS:
         )
     for scope in catalogue.scopes_in_group(group):
         st.checkbox(f"{scope.name}: {scope.summary}", key=_checkbox_key(scope.name))
-        st.caption(scope.description)
+        st.caption(f"{scope.description} {scope.note}".strip())
 
 selected = catalogue.normalize_scopes(
     scope.name
@@ -91,3 +92,6 @@ if selected:
         label="Next: open the consent screen",
         icon=":material/arrow_forward:",
     )
+
+with stepper_slot:
+    stepper(store, current="scopes")

@@ -7,7 +7,7 @@ from lib import confluence, jira
 from lib.errors import DashboardError
 from ui import cache
 from ui.common import escape_markdown, open_store, show_error
-from ui.explore import open_grant, save_site_choice
+from ui.explore import choose_site, missing_product_text, open_grant
 
 store = open_store()
 
@@ -34,34 +34,14 @@ st.dataframe(
     column_config={"url": st.column_config.LinkColumn("url")},
 )
 
-by_id = {site.cloud_id: site for site in sites}
+chosen = choose_site(store, connection, sites)
 if len(sites) == 1:
-    chosen = sites[0]
     st.caption(f"Using the only site, {escape_markdown(chosen.name)}.")
 else:
-    ids = list(by_id)
-    # Set from the store before drawing; the callback saves a pick (see the
-    # sidebar's site choice for why).
-    picked = connection.cloud_id if connection.cloud_id in by_id else None
-    st.session_state["site_radio"] = picked
-    st.radio(
-        "Several sites: choose the one to browse",
-        ids,
-        key="site_radio",
-        format_func=lambda cloud_id: escape_markdown(
-            f"{by_id[cloud_id].name} ({by_id[cloud_id].url})"
-        ),
-        on_change=save_site_choice,
-        args=(connection.id, "site_radio"),
-        help="Atlassian lists the sites in no particular order and does not say "
-        "which one you picked on the consent screen, so choose here.",
+    st.caption(
+        f"Browsing {escape_markdown(chosen.name)}, chosen in the sidebar. The "
+        "choice applies to every explorer page."
     )
-    if picked is None:
-        st.info("Choose a site to see its projects and spaces.")
-        st.stop()
-    chosen = by_id[picked]
-if connection.cloud_id != chosen.cloud_id:
-    store.set_connection_site(connection.id, chosen.cloud_id)
 
 
 def _count_text(shown: int, total: int | None, is_last: bool) -> str:
@@ -77,10 +57,7 @@ jira_column, confluence_column = st.columns(2)
 with jira_column:
     st.subheader(f"Jira projects on {escape_markdown(chosen.name)}")
     if "jira" not in chosen.products:
-        st.info(
-            "The grant gives no Jira scope on this site. Tick read:jira-work on "
-            "the Scopes page and consent again, choosing this site."
-        )
+        st.info(missing_product_text("Jira", connection.granted_scopes))
     else:
         try:
             page = cache.cached(
@@ -117,11 +94,7 @@ with confluence_column:
     st.subheader(f"Confluence spaces on {escape_markdown(chosen.name)}")
     api = confluence.confluence_api_for(connection.granted_scopes)
     if "confluence" not in chosen.products:
-        st.info(
-            "The grant gives no Confluence scope on this site. Tick "
-            "read:space:confluence on the Scopes page and consent again, choosing "
-            "this site."
-        )
+        st.info(missing_product_text("Confluence", connection.granted_scopes))
     elif api is None:
         st.warning(
             "No granted scope lets the dashboard list spaces. Tick "
