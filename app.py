@@ -31,7 +31,7 @@ def _configure_logging() -> None:
 
 _configure_logging()
 # No page_title here: each tab then shows its own page's title, so the tab that
-# started a consent and the callback tab can be told apart.
+# started a consent and the callback tab look different.
 st.set_page_config(
     page_icon=":material/hub:",
     layout="wide",

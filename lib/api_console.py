@@ -105,7 +105,7 @@ class ConsoleResponse:
     bearer token wherever it appears are replaced by MASK. `json` is None unless
     the whole body was read and parsed as JSON. `truncated` is True when the body
     was longer than MAX_BODY_BYTES and only that much was read. `body_bytes` is
-    the number of body bytes read, and `text_cut` says whether `text` shows less.
+    the number of body bytes read, and `text_cut` is True when `text` shows less.
     """
 
     status: int

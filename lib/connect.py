@@ -139,7 +139,7 @@ def _complete_consent(
         try:
             connection = _exchange_code(store, pending, callback.code, session_factory)
         except NetworkError:
-            # No answer came, so the code may still be unused: the rollback keeps
+            # No response came, so the code may still be unused: the rollback keeps
             # the state open for another try.
             raise
         except DashboardError as exc:

@@ -7,9 +7,10 @@
   `nextPageToken`, absent on the last page. Pages can only be fetched in order.
 - Link paging (Confluence v2): each page's `_links.next` is the next page's URL.
 
-Every iterator stops with InvalidResponse instead of looping forever: when the
-server repeats a token or link, when an offset page is empty but not the last, or
-when more than MAX_EMPTY_PAGES token or link pages in a row are empty. (Servers that
+Every iterator stops with InvalidResponse instead of looping forever. It stops
+when the server repeats a token or link, or returns an empty offset page that is
+not the last. It also stops after more than MAX_EMPTY_PAGES empty token or link
+pages in a row. (Servers that
 filter by permission may return a short or empty page now and then.)
 """
 

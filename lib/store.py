@@ -189,7 +189,7 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
 
 
 def storage_error(exc: sqlite3.Error, path: object = "the database") -> StorageError:
-    """Turn an sqlite3 error into a StorageError that says what to do about it."""
+    """Turn an sqlite3 error into a StorageError that names the next step."""
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StorageError(
@@ -301,7 +301,7 @@ class Store:
         """Hold SQLite's write lock for the block and commit at its end.
 
         BEGIN IMMEDIATE takes the lock before the block runs, so a block that calls
-        a server and then stores the answer fails before the call, not after it,
+        a server and then stores the response fails before the call, not after it,
         when another process holds the lock. Other processes that write wait for
         up to LOCK_TIMEOUT seconds. An exception in the block rolls it back.
         """
@@ -493,7 +493,7 @@ class Store:
         return _pending_from_row(rows[0]) if rows else None
 
     def consume_state(self, state: str) -> PendingState:
-        """Mark a pending consent used, once, or raise the StateError that says why not.
+        """Mark a pending consent used, once, or raise the StateError that explains why not.
 
         The row is found by the SHA-256 of the state, and the digests are compared
         again with hmac.compare_digest, so no timing depends on the state's bytes.

@@ -132,8 +132,8 @@ def open_explorer(store: Store) -> Explorer:
 def choose_site(store: Store, connection: ConnectionRecord, sites) -> Site:
     """Show the site picker in the sidebar and remember the choice per connection.
 
-    With several sites and none chosen yet, it asks for a choice and stops the
-    page, because Atlassian does not say which site the user picked at consent.
+    With several sites and none chosen yet, it requests a choice and stops the
+    page, because Atlassian does not report which site the user picked at consent.
     """
     by_id = {site.cloud_id: site for site in sites}
     ids = list(by_id)
