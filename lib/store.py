@@ -493,7 +493,7 @@ class Store:
         return _pending_from_row(rows[0]) if rows else None
 
     def consume_state(self, state: str) -> PendingState:
-        """Mark a pending consent used, once, or raise the StateError that explains why not.
+        """Mark a pending consent used, once, or raise a StateError explaining why not.
 
         The row is found by the SHA-256 of the state, and the digests are compared
         again with hmac.compare_digest, so no timing depends on the state's bytes.
