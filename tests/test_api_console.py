@@ -12,7 +12,6 @@ import sys
 import pytest
 import requests
 import responses
-from consent_helper import approve
 
 from lib import api_console, atlassian, oauth
 from lib.api_console import (
@@ -27,6 +26,7 @@ from lib.atlassian import Endpoints
 from lib.errors import InvalidInput, NetworkError
 from lib.http import BearerAuth, create_session
 from lib.sandbox import SandboxConfig, SandboxServer
+from lib.sandbox.consent import approve
 
 CLOUD_ID = "500ecfab-bb88-519d-9909-ce014988d02e"
 OTHER_CLOUD_ID = "b94f9506-abc5-5cb1-a345-fde1760cec48"

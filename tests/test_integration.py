@@ -4,7 +4,6 @@ import time
 
 import pytest
 import requests
-from consent_helper import approve
 from cryptography.fernet import Fernet
 
 from conftest import FakeClock
@@ -22,6 +21,7 @@ from lib.errors import (
 )
 from lib.http import create_session
 from lib.sandbox import SandboxConfig, SandboxServer
+from lib.sandbox.consent import approve
 from lib.store import Store
 from lib.vault import Vault
 

@@ -6,12 +6,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import streamlit as st
-from consent_helper import approve
 from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
 from lib import practice
 from lib.sandbox import PRACTICE_CLIENT_ID, PRACTICE_CLIENT_SECRET
+from lib.sandbox.consent import approve
 from lib.sandbox.data import build_dataset
 from lib.store import Store
 

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from consent_helper import approve
 
 from conftest import FakeClock
 from lib.sandbox import SandboxConfig, SandboxServer
+from lib.sandbox.consent import approve
 
 TIMEOUT = 10
 REDIRECT_URI = "http://app.test/callback"
