@@ -2,9 +2,9 @@
 
 The sandbox serves 10,000 Jira projects and 2,000 Confluence spaces and adds a
 fixed latency to every request. The floor is the number of round trips the page
-limits force, times the latency, divided by the requests in flight: offset pages
-(Jira, 100 per page) are fetched four at a time, cursor pages (Confluence, 250 per
-page) one after another.
+limits force, times the latency, divided by the requests in flight. Offset pages
+(Jira, 100 per page) are fetched four at a time. Cursor pages (Confluence, 250 per
+page) are fetched one after another.
 
 Run: .venv/bin/python -m benchmarks.load_all [--latency-ms 50]
 """

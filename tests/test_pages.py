@@ -60,6 +60,13 @@ def start_practice() -> AppTest:
     return at
 
 
+def callback_query(location: str) -> dict[str, str]:
+    """Return the query parameters of the address the consent redirected to."""
+    return {
+        name: values[0] for name, values in parse_qs(urlsplit(location).query).items()
+    }
+
+
 def consent_url(at: AppTest) -> str:
     urls = [code.value for code in at.code if "/authorize?" in str(code.value)]
     assert urls, "the consent page shows no authorize URL"
@@ -70,10 +77,7 @@ def connect_through_callback() -> None:
     start_practice()
     at = run_page("views/consent.py")
     location = approve(consent_url(at), site_name="practice-cloud")
-    query = {
-        name: values[0] for name, values in parse_qs(urlsplit(location).query).items()
-    }
-    run_page("views/callback.py", query=query)
+    run_page("views/callback.py", query=callback_query(location))
 
 
 @pytest.mark.parametrize(
@@ -291,7 +295,7 @@ def test_callback_received_connects():
     start_practice()
     at = run_page("views/consent.py")
     location = approve(consent_url(at))
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    query = callback_query(location)
     callback = run_page("views/callback.py", query=query)
     assert not callback.exception
     assert any("Connected" in plain(s.value) for s in callback.success)
@@ -302,7 +306,7 @@ def test_callback_tab_that_started_notices():
     start_practice()
     at = run_page("views/consent.py")
     location = approve(consent_url(at))
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    query = callback_query(location)
     run_page("views/callback.py", query=query)
     at.run()
     assert any("Connected" in plain(s.value) for s in at.success)
@@ -312,7 +316,7 @@ def test_callback_replayed_does_nothing():
     start_practice()
     at = run_page("views/consent.py")
     location = approve(consent_url(at))
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    query = callback_query(location)
     run_page("views/callback.py", query=query)
     replay = run_page("views/callback.py", query=query)
     assert not replay.exception
@@ -335,7 +339,7 @@ def test_callback_cancel_explained():
     start_practice()
     at = run_page("views/consent.py")
     location = approve(consent_url(at), decision="cancel")
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    query = callback_query(location)
     callback = run_page("views/callback.py", query=query)
     assert any("cancelled" in plain(e.value) for e in callback.error)
     assert any("press Accept" in plain(i.value) for i in callback.info)
@@ -494,7 +498,7 @@ def test_consent_tab_notices_other_tab():
     first_tab = run_page("views/consent.py")
     second_tab = run_page("views/consent.py")
     location = approve(consent_url(second_tab))
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    query = callback_query(location)
     run_page("views/callback.py", query=query)
     first_tab.run()
     assert any("Connected" in plain(s.value) for s in first_tab.success)
@@ -655,7 +659,7 @@ def add_second_site(site_name: str = "München") -> None:
     if not at.code:
         at.button(key="new_consent").click().run()
     location = approve(consent_url(at), site_name=site_name)
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    query = callback_query(location)
     run_page("views/callback.py", query=query)
 
 

@@ -137,7 +137,7 @@ st.caption(
 st.markdown(
     """
 **What to expect.** A new tab opens on Atlassian's consent screen. It names your
-app, lists the scopes above, and asks which site to use when you have several.
+app, lists the scopes above, and offers a choice of site when you have several.
 Press **Accept**. Atlassian then sends the browser to your redirect URI with
 `?code=…&state=…`. Pressing **Cancel** sends it back with `error=access_denied`.
 """

@@ -18,6 +18,7 @@ def approve(authorize_url: str, site_name: str | None = None, decision="accept")
     if page.status_code == 302:
         return page.headers["Location"]
     page.raise_for_status()
+
     request_id = re.search(r'name="request_id" value="([^"]+)"', page.text).group(1)
     options = {
         html.unescape(label): html.unescape(value)
@@ -25,9 +26,11 @@ def approve(authorize_url: str, site_name: str | None = None, decision="accept")
             r'<option value="([^"]+)">([^<]*)</option>', page.text
         )
     }
+
     site = next(iter(options.values()), "")
     if site_name is not None:
         site = next(value for label, value in options.items() if site_name in label)
+
     action = authorize_url.split("/authorize")[0] + "/authorize"
     response = requests.post(
         action,
