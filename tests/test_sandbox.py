@@ -1128,3 +1128,15 @@ def test_reset_forgets_tokens(fresh_server):
     tokens, _ = connect(url, PRACTICE_CLIENT)
     requests.post(f"{url}/_sandbox/reset", timeout=TIMEOUT)
     assert api_get(url, "/me", tokens["access_token"]).status_code == 401
+
+
+def test_stats_count_token_requests_until_reset(fresh_server):
+    url = fresh_server.base_url
+    tokens, _ = connect(url, PRACTICE_CLIENT)
+    refresh(url, PRACTICE_CLIENT, tokens["refresh_token"])
+    refresh(url, PRACTICE_CLIENT, "no-such-token")
+    stats = requests.get(f"{url}/_sandbox/stats", timeout=TIMEOUT).json()
+    assert stats == {"token_requests": {"authorization_code": 1, "refresh_token": 2}}
+    requests.post(f"{url}/_sandbox/reset", timeout=TIMEOUT)
+    stats = requests.get(f"{url}/_sandbox/stats", timeout=TIMEOUT).json()
+    assert stats == {"token_requests": {}}

@@ -170,6 +170,12 @@ def _parse_fault(body: dict) -> Fault:
     )
 
 
+async def stats(request: Request) -> Response:
+    """GET /_sandbox/stats: how many token requests arrived, by grant type."""
+    sandbox: SandboxState = request.app.state.sandbox
+    return JSONResponse({"token_requests": dict(sandbox.token_requests)})
+
+
 async def reset(request: Request) -> Response:
     """POST /_sandbox/reset: forget grants, codes, tokens and faults."""
     request.app.state.sandbox.reset()

@@ -66,6 +66,7 @@ ROUTES = [
     Route("/_sandbox/settings", admin.settings, methods=["GET", "POST"]),
     Route("/_sandbox/faults", admin.faults, methods=["POST", "DELETE"]),
     Route("/_sandbox/reset", admin.reset, methods=["POST"]),
+    Route("/_sandbox/stats", admin.stats),
 ]
 
 

@@ -284,6 +284,7 @@ async def token(request: Request) -> Response:
         fields = await _read_token_fields(request)
         client = sandbox.authenticate_client(*_client_credentials(request, fields))
         grant_type = _require(fields, "grant_type")
+        sandbox.count_token_request(grant_type)
         if grant_type == "authorization_code":
             code = _require(fields, "code")
             redirect_uri = _require(fields, "redirect_uri")

@@ -7,6 +7,7 @@ Times come from `config.clock`, so tests can move time forward without sleeping.
 
 from __future__ import annotations
 
+import collections
 import hmac
 import logging
 import secrets
@@ -176,6 +177,8 @@ class SandboxState:
         self._dataset: Dataset | None = None
         self._dataset_counts: tuple[int, ...] | None = None
         self._pruned_at = 0.0
+        # Requests that reached POST /oauth/token, by grant_type, rejected ones too.
+        self.token_requests: collections.Counter[str] = collections.Counter()
         self.register_client(
             PRACTICE_CLIENT_ID,
             PRACTICE_CLIENT_SECRET,
@@ -442,6 +445,10 @@ class SandboxState:
                     return fault
         return None
 
+    def count_token_request(self, grant_type: str) -> None:
+        with self._lock:
+            self.token_requests[grant_type] += 1
+
     def reset(self) -> None:
         """Forget consents, codes, grants, tokens and faults; keep the clients."""
         with self._lock:
@@ -451,6 +458,7 @@ class SandboxState:
             self._access_tokens.clear()
             self._refresh_tokens.clear()
             self._faults.clear()
+            self.token_requests.clear()
         logger.info("Sandbox state reset")
 
     def _prune(self) -> None:
