@@ -135,6 +135,62 @@ async def settings(request: Request) -> Response:
     return JSONResponse(_settings_json(sandbox))
 
 
+def _switches_json(sandbox: SandboxState) -> dict[str, Any]:
+    config = sandbox.config
+    return {
+        "app_owner_signed_in": config.app_owner_signed_in,
+        "admin_blocked_sites": sorted(config.admin_blocked_sites),
+    }
+
+
+def _checked_switches(sandbox: SandboxState, body: dict) -> dict[str, Any]:
+    unknown = set(body) - {"app_owner_signed_in", "admin_blocked_sites"}
+    if unknown:
+        raise InvalidControlRequest(
+            f"Unknown switch {sorted(unknown)[0]}; expected app_owner_signed_in or "
+            "admin_blocked_sites"
+        )
+    changes: dict[str, Any] = {}
+    if "app_owner_signed_in" in body:
+        if not isinstance(body["app_owner_signed_in"], bool):
+            raise InvalidControlRequest("app_owner_signed_in must be true or false")
+        changes["app_owner_signed_in"] = body["app_owner_signed_in"]
+    if "admin_blocked_sites" in body:
+        slugs = body["admin_blocked_sites"]
+        if not isinstance(slugs, list) or not all(isinstance(x, str) for x in slugs):
+            raise InvalidControlRequest("admin_blocked_sites must be a list of slugs")
+        unknown_sites = [x for x in slugs if sandbox.dataset.site_by_slug(x) is None]
+        if unknown_sites:
+            raise InvalidControlRequest(f"No site has the slug {unknown_sites[0]}")
+        changes["admin_blocked_sites"] = frozenset(slugs)
+    return changes
+
+
+async def switches(request: Request) -> Response:
+    """GET or POST /_sandbox/switches: who consents, and which sites are blocked."""
+    sandbox: SandboxState = request.app.state.sandbox
+    if request.method == "POST":
+        try:
+            changes = _checked_switches(sandbox, await _json_object(request))
+        except InvalidControlRequest as exc:
+            return _bad_request(str(exc))
+        for name, value in changes.items():
+            setattr(sandbox.config, name, value)
+        logger.info("Switches changed: %s", changes)
+    return JSONResponse(_switches_json(sandbox))
+
+
+async def revoke_grants(request: Request) -> Response:
+    """POST /_sandbox/grants/revoke: end every token of a client, as when the user
+    removes the app from the account's connected apps."""
+    try:
+        client_id = _string(await _json_object(request), "client_id")
+    except InvalidControlRequest as exc:
+        return _bad_request(str(exc))
+    revoked = request.app.state.sandbox.revoke_grants(client_id)
+    return JSONResponse({"client_id": client_id, "revoked_tokens": revoked})
+
+
 async def faults(request: Request) -> Response:
     """POST /_sandbox/faults adds a fault; DELETE clears them all."""
     sandbox: SandboxState = request.app.state.sandbox

@@ -67,6 +67,8 @@ ROUTES = [
     Route("/_sandbox/faults", admin.faults, methods=["POST", "DELETE"]),
     Route("/_sandbox/reset", admin.reset, methods=["POST"]),
     Route("/_sandbox/stats", admin.stats),
+    Route("/_sandbox/switches", admin.switches, methods=["GET", "POST"]),
+    Route("/_sandbox/grants/revoke", admin.revoke_grants, methods=["POST"]),
 ]
 
 

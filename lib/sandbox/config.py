@@ -41,6 +41,12 @@ class SandboxConfig:
     issue_count: int = 2000
     # Child pages of the ENG space (Engineering Handbook) under its homepage.
     handbook_pages: int = 40
+    # Whether the account on the consent screen created the OAuth apps. When it
+    # did not, apps registered without sharing refuse the consent.
+    app_owner_signed_in: bool = True
+    # Slugs of sites whose admin has not approved third-party apps: consenting
+    # to them fails.
+    admin_blocked_sites: frozenset[str] = frozenset()
     # Current time in seconds since the epoch; tests replace it to expire tokens
     # without sleeping.
     clock: Callable[[], float] = field(default=time.time, repr=False)

@@ -121,6 +121,15 @@ async def authorize_page(request: Request) -> Response:
         description = f"redirect_uri is not registered for client: {redirect_uri}"
         return _error_page_redirect(request, "unauthorized_client", description)
 
+    if not client.sharing and not sandbox.config.app_owner_signed_in:
+        # NOTE: Atlassian documents that an app in development mode works only for
+        # its owner, not the error it shows to others; this error is a stand-in.
+        description = (
+            "This app is in development mode and not shared: only its owner can "
+            "authorize it"
+        )
+        return _error_page_redirect(request, "access_denied", description)
+
     state = params.get("state")
     problem = _request_problem(params)
     if problem is not None:
@@ -191,6 +200,14 @@ async def authorize_decision(request: Request) -> Response:
             f"Site {cloud_id or '(missing)'} cannot be chosen for this request. Start "
             "the connection again from the app.",
         )
+    site = sandbox.dataset.site_by_cloud_id(cloud_id)
+    if site.slug in sandbox.config.admin_blocked_sites:
+        description = (
+            f"Your site admin must authorize this app for the site "
+            f"{unquote(site.url(base_url_of(request)))} before the app can access "
+            "your account."
+        )
+        return _error_page_redirect(request, "access_denied", description)
     code = sandbox.approve(pending, cloud_id)
     return _redirect(
         _with_query(pending.redirect_uri, {"code": code, "state": pending.state})

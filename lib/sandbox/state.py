@@ -37,7 +37,7 @@ _PRUNE_INTERVAL = 60
 
 @dataclass
 class Client:
-    """A registered OAuth app; `sharing` is stored but not enforced yet."""
+    """A registered OAuth app. Without `sharing`, only its owner may consent."""
 
     client_id: str
     client_secret: str = field(repr=False)
@@ -406,6 +406,25 @@ class SandboxState:
         for token in self._refresh_tokens.values():
             if token.family == family:
                 token.revoked_at = now
+
+    def revoke_grants(self, client_id: str) -> int:
+        """Revoke every token issued to a client and forget its grants, as when
+        the user removes the app from the account's connected apps. Return how
+        many tokens stopped working."""
+        now = self.now()
+        revoked = 0
+        with self._lock:
+            for token in (
+                *self._access_tokens.values(),
+                *self._refresh_tokens.values(),
+            ):
+                if token.client_id == client_id and token.revoked_at is None:
+                    token.revoked_at = now
+                    revoked += 1
+            for key in [key for key in self._grants if key[0] == client_id]:
+                del self._grants[key]
+        logger.info("Revoked %d tokens of client %s", revoked, client_id)
+        return revoked
 
     # API
 
