@@ -73,6 +73,9 @@ navigation = st.navigation(
         ],
     }
 )
+if st.session_state.pop("switch_to_consent", False):
+    # Set by the action of a failure, such as ticking a missing scope.
+    st.switch_page(PAGES["consent"])
 show_request_log()
 try:
     navigation.run()

@@ -23,6 +23,9 @@ from lib.errors import (
     InvalidInput,
     NetworkError,
     NotConnected,
+    RefreshTokenExpired,
+    RefreshTokenMissing,
+    RefreshTokenRevoked,
     StateError,
     StateMismatch,
     TokenRequestFailed,
@@ -236,10 +239,9 @@ def refresh_connection(
         if if_access_token_is is not None and tokens.access_token != if_access_token_is:
             return connection
         if not tokens.refresh_token:
-            raise NotConnected(
+            raise RefreshTokenMissing(
                 "This connection has no refresh token because offline_access was "
-                "not requested.",
-                hint="Tick offline_access on the Scopes page and consent again.",
+                "not requested."
             )
 
         app = store.get_app(connection.app_id)
@@ -252,15 +254,45 @@ def refresh_connection(
                 refresh_token=tokens.refresh_token,
             )
         except TokenRequestFailed as exc:
+            failure = exc
             if exc.error == "invalid_grant":
                 store.set_connection_status(connection_id, NEEDS_CONSENT)
-            failure = exc
+                failure = _refresh_rejection(exc, connection, store.now())
         else:
             logger.info("Refreshed connection %s", connection_id)
             connection = store.update_tokens(connection_id, new_tokens)
     if failure is not None:
         raise failure
     return connection
+
+
+def _refresh_rejection(
+    exc: TokenRequestFailed, connection: ConnectionRecord, now: float
+) -> TokenRequestFailed:
+    """Tell an expired refresh token from one that was rotated away or revoked."""
+    expiry = refresh_token_expiry(connection)
+    if expiry is not None and now >= expiry:
+        kind, message = (
+            RefreshTokenExpired,
+            "The refresh token has passed its lifetime: Atlassian ends it 90 days "
+            "after its last use and 365 days after the consent.",
+        )
+    else:
+        kind, message = (
+            RefreshTokenRevoked,
+            "Atlassian no longer accepts the stored refresh token. Another program "
+            "may have used it (each refresh replaces it), or the access was revoked "
+            "in the account's settings.",
+        )
+    failure = kind(
+        message,
+        error=exc.error,
+        error_description=exc.error_description,
+        status=exc.status,
+        hint="Consent again: your scopes and chosen site are kept.",
+    )
+    failure.grant_type = exc.grant_type
+    return failure
 
 
 def _require_connection(store: Store, connection_id: int) -> ConnectionRecord:
@@ -298,10 +330,9 @@ def authorized_session(
 
     if tokens.expires_within(REFRESH_LEEWAY, clock()):
         if not tokens.refresh_token:
-            raise NotConnected(
+            raise RefreshTokenMissing(
                 "The access token has expired and there is no refresh token, "
-                "because offline_access was not requested.",
-                hint="Consent again; tick offline_access to stay connected.",
+                "because offline_access was not requested."
             )
         refresh_connection(
             store,

@@ -14,6 +14,8 @@ DashboardError
 ├── OAuthError: an OAuth error with the provider's `error` and `error_description`
 │   ├── ConsentDenied: the callback carried `error` (for example access_denied)
 │   └── TokenRequestFailed: /oauth/token rejected the request
+│       ├── RefreshTokenExpired: past its estimated lifetime
+│       └── RefreshTokenRevoked: rotated away, reused or revoked
 ├── ApiError: a REST call returned an error status
 │   ├── Unauthorized (401)
 │   │   └── ScopeMissing (401 "scope does not match")
@@ -25,6 +27,7 @@ DashboardError
 ├── NetworkError: no HTTP response at all (refused, reset, timed out)
 ├── InvalidResponse: a response that is not the JSON expected
 └── NotConnected: no stored connection to use
+    └── RefreshTokenMissing: offline_access was not granted
 """
 
 from __future__ import annotations
@@ -102,7 +105,19 @@ class ConsentDenied(OAuthError):
 
 
 class TokenRequestFailed(OAuthError):
-    """The token endpoint rejected a code exchange or a refresh."""
+    """The token endpoint rejected a code exchange or a refresh. `grant_type` is
+    "authorization_code" or "refresh_token"."""
+
+    grant_type: str | None = None
+
+
+class RefreshTokenExpired(TokenRequestFailed):
+    """invalid_grant on a refresh token older than its expected lifetime."""
+
+
+class RefreshTokenRevoked(TokenRequestFailed):
+    """invalid_grant on a refresh token that should still live: it was rotated by
+    another program, used after the reuse window, or its grant was revoked."""
 
 
 class ApiError(DashboardError):
@@ -169,3 +184,9 @@ class NotConnected(DashboardError):
     """There is no stored connection to call the API with."""
 
     hint = "Finish the setup steps, or connect again on the Connection page."
+
+
+class RefreshTokenMissing(NotConnected):
+    """The connection has no refresh token because offline_access was not granted."""
+
+    hint = "Tick offline_access on the Scopes page and consent again."

@@ -446,13 +446,15 @@ def _token_error(
 
     if description:
         message += f" The server said: {description}"
-    return TokenRequestFailed(
+    failure = TokenRequestFailed(
         message,
         error=error,
         error_description=description,
         status=status,
         hint=hint,
     )
+    failure.grant_type = grant_type
+    return failure
 
 
 def _json_or_none(response: requests.Response):

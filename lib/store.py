@@ -322,6 +322,10 @@ class Store:
 
     # Settings ------------------------------------------------------------------
 
+    def now(self) -> float:
+        """Return the store's current time, the one it stamps records with."""
+        return self._clock()
+
     def _get_setting(self, key: str) -> str | None:
         rows = list(self.db.query("select value from settings where key = ?", [key]))
         return rows[0]["value"] if rows else None

@@ -680,7 +680,7 @@ def test_explorer_asks_for_site_when_several():
     with Store.open() as store:
         store.set_connection_site(store.active_connection().id, None)
     at = run_page("views/confluence.py")
-    assert any("choose one in the sidebar" in plain(i.value) for i in at.info)
+    assert any("Pick the site in the sidebar" in plain(i.value) for i in at.info)
 
 
 def test_unexpected_error_is_a_message(monkeypatch):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from lib import practice, settings
-from lib.errors import ApiError, DashboardError, InvalidInput, OAuthError, StorageError
+from lib import failures, practice, settings
+from lib.errors import DashboardError, InvalidInput, StorageError
 from lib.store import AppRecord, ConnectionRecord, Store
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PAGES = {
     "home": "views/home.py",
@@ -76,35 +79,64 @@ def active_app(store: Store) -> AppRecord | None:
 
 
 def show_error(exc: DashboardError) -> None:
-    """Show what failed, what to do next, and the raw details in an expander."""
-    st.error(escape_markdown(exc.message), icon=":material/error:")
-    st.info(escape_markdown(exc.hint), icon=":material/arrow_forward:")
-    details = _raw_details(exc)
-    if details:
-        with st.expander("Technical details"):
-            st.json(details)
+    """Show a failure from lib/ through the catalogue: what happened, what to do
+    next, why it happens, and the raw details in an expander."""
+    show_diagnosis(failures.diagnose(exc))
+
+
+def show_diagnosis(diagnosis: failures.Diagnosis) -> None:
+    """Show a catalogue entry with the action it offers."""
+    failure = diagnosis.failure
+    st.error(
+        f"**{escape_markdown(failure.title)}.**  \n"
+        f"{escape_markdown(diagnosis.what_happened)}",
+        icon=":material/error:",
+    )
+    st.info(escape_markdown(diagnosis.next_step), icon=":material/arrow_forward:")
+    _offer_action(diagnosis)
+    with st.expander("Why this happens, and technical details"):
+        st.markdown(escape_markdown(failure.explanation))
+        if diagnosis.details:
+            st.json(diagnosis.details)
+
+
+def _offer_action(diagnosis: failures.Diagnosis) -> None:
+    action = diagnosis.failure.action
+    if diagnosis.required_scopes:
+        names = ", ".join(diagnosis.required_scopes)
+        st.button(
+            f"Tick {names} and go to Consent",
+            key=f"failure_tick_{diagnosis.key}",
+            icon=":material/add_task:",
+            on_click=_tick_scopes,
+            args=(diagnosis.required_scopes,),
+        )
+    elif action in _ACTION_LINKS:
+        page, label, icon = _ACTION_LINKS[action]
+        # An absolute path resolves under any entry script, tests' included.
+        st.page_link(str(ROOT / PAGES[page]), label=label, icon=icon)
+
+
+_ACTION_LINKS = {
+    failures.CONSENT_AGAIN: ("consent", "Go to Consent", ":material/replay:"),
+    failures.REFRESH: ("connection", "Go to Connection", ":material/refresh:"),
+    failures.CREDENTIALS: ("credentials", "Go to Credentials", ":material/key:"),
+    failures.SCOPES: ("scopes", "Go to Scopes", ":material/checklist:"),
+    failures.CONNECTION: ("connection", "Go to Connection", ":material/link:"),
+}
+
+
+def _tick_scopes(scopes: tuple[str, ...]) -> None:
+    """Add scopes to the selection the Consent page uses, then open it."""
+    with Store.open() as store:
+        chosen = store.selected_scopes() or ()
+        store.save_selected_scopes(tuple(dict.fromkeys((*chosen, *scopes))))
+    st.session_state["switch_to_consent"] = True
 
 
 def show_field_error(exc: InvalidInput) -> None:
     """Show an input error under its field: the problem and the fix in one line."""
     st.error(escape_markdown(f"{exc.message} {exc.hint}"))
-
-
-def _raw_details(exc: DashboardError) -> dict:
-    details: dict = {"error type": type(exc).__name__}
-    if isinstance(exc, ApiError):
-        details.update(
-            status=exc.status,
-            request=f"{exc.method} {exc.url}",
-            body=exc.body,
-        )
-    if isinstance(exc, OAuthError):
-        details.update(
-            status=exc.status,
-            error=exc.error,
-            error_description=exc.error_description,
-        )
-    return {key: value for key, value in details.items() if value is not None}
 
 
 def practice_connection_is_stale(app: AppRecord, connection: ConnectionRecord) -> bool:

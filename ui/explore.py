@@ -9,7 +9,7 @@ from functools import partial
 import requests
 import streamlit as st
 
-from lib import atlassian, connect, paging
+from lib import atlassian, connect, failures, paging
 from lib.atlassian import Endpoints, Site
 from lib.errors import DashboardError, InvalidResponse
 from lib.http import RequestLog, create_session
@@ -21,6 +21,7 @@ from ui.common import (
     active_app,
     escape_markdown,
     practice_connection_is_stale,
+    show_diagnosis,
     show_error,
 )
 
@@ -102,13 +103,7 @@ def open_grant(store: Store) -> Grant:
         show_error(exc)
         st.stop()
     if not sites:
-        st.warning(
-            "The grant covers no site. This happens when you consented without "
-            "picking a site, when your account is only a guest, or when the app's "
-            "scopes match no product on your sites. Consent again and choose a "
-            "site on Atlassian's screen."
-        )
-        st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+        show_diagnosis(failures.explain("no_sites"))
         st.stop()
     return Grant(app, connection, sites, session, endpoints)
 
@@ -161,7 +156,12 @@ def choose_site(store: Store, connection: ConnectionRecord, sites) -> Site:
         "picked on the consent screen.",
     )
     if current is None:
-        st.info("The grant covers several sites: choose one in the sidebar.")
+        several = failures.explain("several_sites")
+        st.info(
+            f"**{several.failure.title}.** {several.failure.explanation} "
+            f"{several.next_step}",
+            icon=":material/travel_explore:",
+        )
         st.stop()
     return by_id[current]
 
