@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import requests
 
 from lib import oauth
-from lib.atlassian import Endpoints, authorization_server
+from lib.atlassian import Endpoints, authorization_server, get_me
 from lib.errors import (
     DashboardError,
     InvalidInput,
@@ -31,8 +31,15 @@ from lib.errors import (
     TokenRequestFailed,
 )
 from lib.http import BearerAuth, create_session
-from lib.scopes import validate_scope_names
-from lib.store import AppRecord, ConnectionRecord, PendingState, Store, hash_state
+from lib.scopes import ENDPOINT_SCOPES, validate_scope_names
+from lib.store import (
+    Account,
+    AppRecord,
+    ConnectionRecord,
+    PendingState,
+    Store,
+    hash_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +77,11 @@ def begin_consent(
     store: Store,
     app: AppRecord,
     scopes,
+    *,
+    replaces: int | None = None,
 ) -> ConsentStart:
-    """Record a new state for the app and scopes, and build the authorize URL."""
+    """Record a new state for the app and scopes, and build the authorize URL.
+    `replaces` names a stored connection that the consent renews."""
     scopes = validate_scope_names(scopes)
     state = oauth.generate_state()
     pending = store.add_pending_state(
@@ -80,6 +90,7 @@ def begin_consent(
         scopes=scopes,
         redirect_uri=app.redirect_uri,
         lifetime=CONSENT_LIFETIME,
+        replaces_connection_id=replaces,
     )
     url = oauth.create_authorization_url(
         authorization_server(endpoints_for(app)),
@@ -205,9 +216,14 @@ def _exchange_code(
         code=code or "",
         redirect_uri=pending.redirect_uri,
     )
+    account = _identify(app, tokens, session_factory)
     store.set_active_app(app.id)
     connection = store.save_connection(
-        app_id=app.id, tokens=tokens, requested_scopes=pending.scopes
+        app_id=app.id,
+        tokens=tokens,
+        requested_scopes=pending.scopes,
+        account=account,
+        replaces=pending.replaces_connection_id,
     )
     logger.info(
         "Connected app %s as connection %s (refresh token: %s)",
@@ -216,6 +232,30 @@ def _exchange_code(
         "yes" if connection.has_refresh_token else "no",
     )
     return connection
+
+
+def _identify(
+    app: AppRecord, tokens: oauth.TokenSet, session_factory: SessionFactory
+) -> Account | None:
+    """Return the account a new grant belongs to, when read:me allows asking.
+
+    Any failure leaves the account unknown: the tokens matter more than the name,
+    and the connection page asks again.
+    """
+    if not ENDPOINT_SCOPES["/me"].is_met_by(frozenset(tokens.scopes)):
+        return None
+    endpoints = endpoints_for(app)
+    auth = BearerAuth(tokens.access_token, endpoints.api_origins)
+    try:
+        profile = get_me(session_factory(auth=auth), endpoints)
+    except DashboardError as exc:
+        logger.warning("Could not identify the new grant's account: %s", exc)
+        return None
+    account_id = profile.get("account_id")
+    if not isinstance(account_id, str) or not account_id:
+        return None
+    name = profile.get("name") or profile.get("nickname") or profile.get("email")
+    return Account(account_id, name if isinstance(name, str) else account_id)
 
 
 def refresh_connection(

@@ -81,6 +81,7 @@ class PendingState:
     consumed_at: float | None
     connection_id: int | None
     error: str | None
+    replaces_connection_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,21 @@ class ConnectionRecord:
     refreshed_at: float | None
     cloud_id: str | None
     status: str
+    account_id: str | None = None
+    account_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Return a name for lists: the account, or the connection's number."""
+        return self.account_name or f"Connection {self.id} (account not known)"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who a grant belongs to, from the identity API."""
+
+    account_id: str
+    name: str
 
 
 def hash_state(state: str) -> str:
@@ -155,10 +171,19 @@ def _migrate_initial(db: sqlite_utils.Database) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key")
 
 
+def _migrate_connection_identity(db: sqlite_utils.Database) -> None:
+    """Let an app keep several connections, one per Atlassian account, and let a
+    consent name the connection it renews."""
+    db["connections"].add_column("account_id", str)
+    db["connections"].add_column("account_name", str)
+    db["pending_states"].add_column("replaces_connection_id", int)
+
+
 # Named migrations, applied in order and recorded in the `migrations` table. Append
 # new ones, and never edit or reorder one that has shipped.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
     ("0001_initial", _migrate_initial),
+    ("0002_connection_identity", _migrate_connection_identity),
 )
 
 
@@ -442,10 +467,15 @@ class Store:
         )
         if rows:
             self._set_setting(ACTIVE_ENVIRONMENT_KEY, rows[0]["environment"])
-        rows = list(
-            self.db.query("select id from connections where app_id = ?", [app_id])
+        self._set_setting(ACTIVE_CONNECTION_KEY, self._latest_connection(app_id))
+
+    def _latest_connection(self, app_id: int) -> str | None:
+        rows = self._query(
+            "select id from connections where app_id = ? "
+            "order by coalesce(refreshed_at, granted_at) desc, id desc limit 1",
+            [app_id],
         )
-        self._set_setting(ACTIVE_CONNECTION_KEY, str(rows[0]["id"]) if rows else None)
+        return str(rows[0]["id"]) if rows else None
 
     def client_secret(self, app_id: int) -> str:
         rows = list(
@@ -468,8 +498,10 @@ class Store:
         scopes: tuple[str, ...],
         redirect_uri: str,
         lifetime: float,
+        replaces_connection_id: int | None = None,
     ) -> PendingState:
-        """Record a consent about to start. Only the state's hash is stored."""
+        """Record a consent about to start. Only the state's hash is stored.
+        `replaces_connection_id` names the connection the consent renews."""
         now = self._clock()
         self._purge_old_states(now)
         state_hash = hash_state(state)
@@ -484,6 +516,7 @@ class Store:
                 "consumed_at": None,
                 "connection_id": None,
                 "error": None,
+                "replaces_connection_id": replaces_connection_id,
             }
         )
         return self.pending_state(state_hash)
@@ -567,12 +600,16 @@ class Store:
         app_id: int,
         tokens: TokenSet,
         requested_scopes: tuple[str, ...],
+        account: Account | None = None,
+        replaces: int | None = None,
     ) -> ConnectionRecord:
-        """Store a new grant for an app, replacing the app's earlier one, and
-        make it the active connection.
+        """Store a grant and make it the active connection.
 
-        Atlassian keeps one grant per app and account, so a new consent for the
-        same app supersedes the tokens stored before it. The chosen site is kept.
+        Atlassian keeps one grant per app and account, so the grant replaces the
+        connection it renews (`replaces`), else the app's connection for the same
+        account; with the account unknown, the app's connection whose account is
+        unknown too. Otherwise it becomes a new connection. A replaced
+        connection keeps its chosen site.
         """
         now = self._clock()
         row = {
@@ -583,17 +620,72 @@ class Store:
             "refreshed_at": None,
             "status": "active",
         }
-        existing = list(
-            self.db.query("select id from connections where app_id = ?", [app_id])
-        )
+        if account is not None:
+            row |= {"account_id": account.account_id, "account_name": account.name}
         with self.db.atomic():
-            if existing:
-                connection_id = existing[0]["id"]
+            connection_id = self._connection_to_replace(app_id, account, replaces)
+            if connection_id is not None:
                 self.db["connections"].update(connection_id, row)
             else:
                 connection_id = self.db["connections"].insert(row).last_pk
             self._set_setting(ACTIVE_CONNECTION_KEY, str(connection_id))
         return self.get_connection(connection_id)
+
+    def _connection_to_replace(
+        self, app_id: int, account: Account | None, replaces: int | None
+    ) -> int | None:
+        if replaces is not None:
+            rows = self._query(
+                "select id from connections where id = ? and app_id = ?",
+                [replaces, app_id],
+            )
+            if rows:
+                return rows[0]["id"]
+        if account is not None:
+            rows = self._query(
+                "select id from connections where app_id = ? and account_id = ? "
+                "order by id",
+                [app_id, account.account_id],
+            )
+        else:
+            rows = self._query(
+                "select id from connections where app_id = ? and account_id is null "
+                "order by id",
+                [app_id],
+            )
+        return rows[0]["id"] if rows else None
+
+    def _query(self, sql: str, params: list) -> list[dict]:
+        return list(self.db.query(sql, params))
+
+    def list_connections(
+        self, environment: str | None = None
+    ) -> list[ConnectionRecord]:
+        """Return the stored connections, of one environment when given, the most
+        recently granted first."""
+        sql = (
+            "select connections.* from connections join apps "
+            "on apps.id = connections.app_id"
+        )
+        params: list = []
+        if environment is not None:
+            sql += " where apps.environment = ?"
+            params.append(environment)
+        sql += " order by connections.granted_at desc, connections.id desc"
+        return [_connection_from_row(row) for row in self._query(sql, params)]
+
+    def set_active_connection(self, connection_id: int) -> ConnectionRecord:
+        """Use a stored connection: its app and environment become active too."""
+        connection = self.get_connection(connection_id)
+        if connection is None:
+            raise StorageError(
+                f"Connection {connection_id} is not stored.",
+                hint="Pick one of the connections listed on the Connection page.",
+            )
+        with self.db.atomic():
+            self._activate_app(connection.app_id)
+            self._set_setting(ACTIVE_CONNECTION_KEY, str(connection_id))
+        return connection
 
     def update_tokens(self, connection_id: int, tokens: TokenSet) -> ConnectionRecord:
         """Store refreshed tokens, keeping the old refresh token when none came back."""
@@ -655,11 +747,16 @@ class Store:
             self.db["connections"].update(connection_id, {"status": status})
 
     def delete_connection(self, connection_id: int) -> None:
-        """Delete a connection with its tokens, and clear it as the active one."""
+        """Delete a connection with its tokens. When it was the active one, the
+        app's most recent other connection, if any, takes its place."""
         with self.db.atomic():
+            rows = self._query(
+                "select app_id from connections where id = ?", [connection_id]
+            )
             self.db.execute("delete from connections where id = ?", [connection_id])
-            if self._get_setting(ACTIVE_CONNECTION_KEY) == str(connection_id):
-                self._set_setting(ACTIVE_CONNECTION_KEY, None)
+            if rows and self._get_setting(ACTIVE_CONNECTION_KEY) == str(connection_id):
+                latest = self._latest_connection(rows[0]["app_id"])
+                self._set_setting(ACTIVE_CONNECTION_KEY, latest)
 
 
 def _app_from_row(row: dict) -> AppRecord:
@@ -686,6 +783,7 @@ def _pending_from_row(row: dict) -> PendingState:
         consumed_at=row["consumed_at"],
         connection_id=row["connection_id"],
         error=row["error"],
+        replaces_connection_id=row.get("replaces_connection_id"),
     )
 
 
@@ -701,4 +799,6 @@ def _connection_from_row(row: dict) -> ConnectionRecord:
         refreshed_at=row["refreshed_at"],
         cloud_id=row["cloud_id"],
         status=row["status"] or "active",
+        account_id=row.get("account_id"),
+        account_name=row.get("account_name"),
     )

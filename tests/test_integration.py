@@ -106,6 +106,34 @@ def test_two_consents_give_two_sites(store, app):
     assert names == ["practice-cloud", "Übungsseite München"]
 
 
+def test_consent_names_the_account(store, app, sandbox):
+    connection = connect_with(store, app)
+    account = sandbox.state.dataset.account
+    assert connection.account_id == account.account_id
+    assert connection.account_name == account.display_name
+
+
+def test_same_account_consents_into_one_connection(store, app):
+    first = connect_with(store, app, site_name="practice-cloud")
+    second = connect_with(store, app, site_name="München")
+    assert second.id == first.id
+    assert len(store.list_connections()) == 1
+
+
+def test_consent_without_read_me_leaves_account_unknown(store, app):
+    connection = connect_with(store, app, scopes=("read:jira-work",))
+    assert connection.account_id is None
+
+
+def test_renewing_consent_keeps_the_site(store, app):
+    connection = connect_with(store, app)
+    store.set_connection_site(connection.id, "chosen-cloud")
+    start = connect.begin_consent(store, app, BROWSE, replaces=connection.id)
+    renewed = connect.complete_consent(store, oauth.parse_callback(approve(start.url)))
+    assert renewed.id == connection.id
+    assert renewed.cloud_id == "chosen-cloud"
+
+
 def test_project_paging_reaches_every_project(store, app):
     connection = connect_with(store, app, site_name="practice-cloud")
     session, endpoints = connect.authorized_session(store, connection)

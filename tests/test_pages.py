@@ -9,11 +9,11 @@ import streamlit as st
 from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
-from lib import practice
+from lib import connect, practice
 from lib.sandbox import PRACTICE_CLIENT_ID, PRACTICE_CLIENT_SECRET
 from lib.sandbox.consent import approve
 from lib.sandbox.data import build_dataset
-from lib.store import Store
+from lib.store import Account, Store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 30
@@ -735,3 +735,42 @@ def test_jira_only_site_has_no_confluence_text():
     box = page.sidebar.selectbox(key="site_choice")
     box.select_index(box.options.index("jira-only")).run()
     assert any("This site has no Confluence" in plain(i.value) for i in page.info)
+
+
+def test_needs_consent_renews_the_same_connection():
+    connect_through_callback()
+    with Store.open() as store:
+        connection = store.active_connection()
+        store.set_connection_site(connection.id, "kept-cloud-id")
+        store.set_connection_status(connection.id, connect.NEEDS_CONSENT)
+    at = run_page("views/connection.py")
+    at.button(key="renew_connection_button").click().run()
+    assert not at.exception
+    assert any("renews the connection" in plain(i.value) for i in at.info)
+    run_page("views/callback.py", query=callback_query(approve(consent_url(at))))
+    with Store.open() as store:
+        renewed = store.active_connection()
+        assert renewed.id == connection.id
+        assert renewed.status == "active"
+        assert renewed.cloud_id == "kept-cloud-id"
+        assert len(store.list_connections()) == 1
+
+
+def test_connection_in_use_can_be_switched():
+    connect_through_callback()
+    with Store.open() as store:
+        first = store.active_connection()
+        tokens = store.tokens(first.id)
+        other = store.save_connection(
+            app_id=first.app_id,
+            tokens=tokens,
+            requested_scopes=first.requested_scopes,
+            account=Account("account-other", "Other Person"),
+        )
+    at = run_page("views/connection.py")
+    box = at.selectbox(key="connection_choice")
+    assert box.value == other.id
+    box.select(first.id).run()
+    assert not at.exception
+    with Store.open() as store:
+        assert store.active_connection().id == first.id

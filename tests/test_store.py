@@ -11,6 +11,7 @@ from lib.errors import StateExpired, StateReplayed, StateUnknown, StorageError
 from lib.oauth import TokenSet
 from lib.store import (
     MIGRATIONS,
+    Account,
     Store,
     apply_migrations,
     hash_state,
@@ -221,6 +222,113 @@ def test_connection_replaced_for_same_app(store):
     assert second.id == first.id
     assert second.cloud_id == "cloud-1"
     assert store.tokens(second.id).access_token == "fake-access-2"
+
+
+ALICE = Account("account-alice", "Alice Example")
+BOB = Account("account-bob", "Bob Example")
+
+
+def connect_as(store, app, account, access="fake-access-1", **kwargs):
+    return store.save_connection(
+        app_id=app.id,
+        tokens=tokens(access=access),
+        requested_scopes=(),
+        account=account,
+        **kwargs,
+    )
+
+
+def test_connections_kept_per_account(store):
+    app = save_app(store)
+    alice = connect_as(store, app, ALICE)
+    bob = connect_as(store, app, BOB, access="fake-access-bob")
+    assert alice.id != bob.id
+    assert [c.label for c in store.list_connections()] == [
+        "Bob Example",
+        "Alice Example",
+    ]
+    assert store.active_connection().id == bob.id
+    assert store.tokens(alice.id).access_token == "fake-access-1"
+
+
+def test_same_account_replaces_its_connection(store):
+    app = save_app(store)
+    first = connect_as(store, app, ALICE)
+    connect_as(store, app, BOB)
+    again = connect_as(store, app, ALICE, access="fake-access-2")
+    assert again.id == first.id
+    assert store.tokens(first.id).access_token == "fake-access-2"
+    assert len(store.list_connections()) == 2
+
+
+def test_consent_renewing_a_connection_replaces_it(store):
+    app = save_app(store)
+    old = store.save_connection(app_id=app.id, tokens=tokens(), requested_scopes=())
+    renewed = connect_as(store, app, ALICE, access="fake-access-2", replaces=old.id)
+    assert renewed.id == old.id
+    assert renewed.account_name == "Alice Example"
+
+
+def test_renewing_another_apps_connection_makes_a_new_one(store):
+    first_app = save_app(store)
+    old = connect_as(store, first_app, ALICE)
+    other_app = save_app(store, client_id="client-2")
+    new = connect_as(store, other_app, ALICE, replaces=old.id)
+    assert new.id != old.id
+    assert store.get_connection(old.id).app_id == first_app.id
+
+
+def test_set_active_connection_switches_app(store):
+    first_app = save_app(store)
+    first = connect_as(store, first_app, ALICE)
+    second_app = save_app(store, client_id="client-2")
+    connect_as(store, second_app, ALICE)
+    store.set_active_connection(first.id)
+    assert store.active_app().id == first_app.id
+    assert store.active_connection().id == first.id
+
+
+def test_set_active_connection_unknown(store):
+    with pytest.raises(StorageError) as caught:
+        store.set_active_connection(404)
+    assert "Connection 404" in caught.value.message
+
+
+def test_delete_active_connection_activates_another(store):
+    app = save_app(store)
+    alice = connect_as(store, app, ALICE)
+    bob = connect_as(store, app, BOB)
+    store.delete_connection(bob.id)
+    assert store.active_connection().id == alice.id
+    assert store.get_connection(bob.id) is None
+
+
+def test_list_connections_by_environment(store):
+    app = save_app(store)
+    connect_as(store, app, ALICE)
+    assert store.list_connections("practice") == []
+    assert len(store.list_connections("atlassian")) == 1
+
+
+def test_identity_migration_keeps_connections(tmp_path):
+    path = tmp_path / "old.db"
+    vault = Vault(Fernet.generate_key())
+    db = sqlite_utils.Database(path)
+    db["migrations"].create({"name": str, "applied_at": float}, pk="name")
+    MIGRATIONS[0][1](db)
+    db["migrations"].insert({"name": MIGRATIONS[0][0], "applied_at": 0.0})
+    app = {"id": 1, "environment": "atlassian", "client_id": "c", "redirect_uri": "r"}
+    db["apps"].insert(
+        app | {"auth_base": "https://a.test", "api_base": "https://b.test"}
+    )
+    db["connections"].insert(
+        {"id": 7, "app_id": 1, "access_token": vault.encrypt("fake-old-access")}
+    )
+    db.close()
+    with Store.open(path, vault=vault) as upgraded:
+        connection = upgraded.get_connection(7)
+        assert connection.account_id is None
+        assert upgraded.tokens(7).access_token == "fake-old-access"
 
 
 def test_update_tokens_rotates_refresh(store):

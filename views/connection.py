@@ -8,6 +8,7 @@ import streamlit as st
 from lib import atlassian, connect
 from lib.errors import DashboardError
 from lib.scopes import ENDPOINT_SCOPES, OFFLINE_ACCESS
+from lib.store import Store
 from ui.common import (
     PAGES,
     active_app,
@@ -36,6 +37,32 @@ if connection is None or app is None:
     st.stop()
 
 
+def _use_connection(widget_key: str) -> None:
+    with Store.open() as writable:
+        writable.set_active_connection(st.session_state[widget_key])
+
+
+def _renew(connection_id: int, scopes: tuple[str, ...]) -> None:
+    """Start the consent that renews a connection, with the scopes it asked for."""
+    with Store.open() as writable:
+        writable.save_selected_scopes(scopes)
+    st.session_state["renew_connection"] = connection_id
+    st.session_state["switch_to_consent"] = True
+
+
+def _renew_button(label: str = "Consent again") -> None:
+    st.button(
+        label,
+        key="renew_connection_button",
+        icon=":material/replay:",
+        type="primary",
+        on_click=_renew,
+        args=(connection.id, connection.requested_scopes),
+        help="Opens the Consent page with the scopes this connection asked for. "
+        "The new tokens replace this connection's, and its chosen site is kept.",
+    )
+
+
 def _timestamp(seconds: float | None) -> str:
     if seconds is None:
         return "never"
@@ -45,9 +72,34 @@ def _timestamp(seconds: float | None) -> str:
         return f"{seconds!r} (not a valid time)"
 
 
+def _describe(item) -> str:
+    owner = store.get_app(item.app_id)
+    client = owner.client_id if owner else "an app no longer stored"
+    state = " (needs consent again)" if item.status == connect.NEEDS_CONSENT else ""
+    return f"{item.label}, app {client}{state}"
+
+
+connections = store.list_connections(app.environment)
+if len(connections) > 1:
+    labels = {item.id: _describe(item) for item in connections}
+    st.session_state["connection_choice"] = connection.id
+    st.selectbox(
+        "Connection in use",
+        list(labels),
+        key="connection_choice",
+        format_func=labels.__getitem__,
+        on_change=_use_connection,
+        args=("connection_choice",),
+        help="Each Atlassian account (or OAuth app) that consented has its own "
+        "connection. The explorer pages use the one chosen here.",
+    )
+
+
 where = "the practice sandbox" if app.is_practice else "Atlassian Cloud"
+who = f" as {connection.account_name}" if connection.account_name else ""
 st.write(
-    f"App with client ID {escape_markdown(app.client_id)}, connected to {where}. "
+    f"App with client ID {escape_markdown(app.client_id)}, connected to {where}"
+    f"{escape_markdown(who)}. "
     f"Granted {_timestamp(connection.granted_at)}, last refreshed "
     f"{_timestamp(connection.refreshed_at)}."
 )
@@ -59,13 +111,13 @@ if practice_connection_is_stale(app, connection):
         "again to get new ones.",
         icon=":material/restart_alt:",
     )
-    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+    _renew_button()
 elif connection.status == connect.NEEDS_CONSENT:
     st.error(
         "The authorization server rejected the refresh token, so this connection "
         "needs a new consent. The app, scopes and chosen site are kept."
     )
-    st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
+    _renew_button()
 
 
 @st.fragment(run_every=1)
@@ -162,6 +214,15 @@ with disconnect_button.popover("Disconnect", icon=":material/link_off:"):
         store.delete_connection(connection.id)
         st.session_state["disconnected"] = True
         st.rerun()
+
+with st.expander("Connect another Atlassian account"):
+    st.write(
+        "Atlassian keeps one grant per app and account, so a consent given by "
+        "another account becomes a separate connection here, and the one above "
+        "stays. Atlassian's screen uses the account signed in to the browser: sign "
+        "out of Atlassian first, or open the consent address in a private window."
+    )
+    st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/person_add:")
 
 st.page_link(
     PAGES["sites"], label="Next: browse your sites", icon=":material/travel_explore:"

@@ -40,17 +40,32 @@ if not scopes:
     st.stop()
 
 
+def _renewed_connection():
+    """Return the connection this tab's consent renews, if the Connection page
+    asked for one and it belongs to the app in use."""
+    connection_id = st.session_state.get("renew_connection")
+    renewed = store.get_connection(connection_id) if connection_id else None
+    if renewed is None or renewed.app_id != app.id:
+        st.session_state.pop("renew_connection", None)
+        return None
+    return renewed
+
+
+renewed = _renewed_connection()
+
+
 def _current_consent() -> connect.ConsentStart:
     """Return this tab's consent for the saved app and scopes, starting a new one
     when there is none, the app or scopes changed, or it is about to expire."""
-    key = (app.id, app.updated_at, app.auth_base, scope_string(scopes))
+    replaces = renewed.id if renewed else None
+    key = (app.id, app.updated_at, app.auth_base, scope_string(scopes), replaces)
     consent = st.session_state.get("consent")
     if (
         consent is None
         or st.session_state.get("consent_key") != key
         or _must_renew(consent)
     ):
-        consent = connect.begin_consent(store, app, scopes)
+        consent = connect.begin_consent(store, app, scopes, replaces=replaces)
         st.session_state["consent"] = consent
         st.session_state["consent_key"] = key
         st.session_state["connection_before"] = _connection_marker(store)
@@ -97,6 +112,7 @@ def _show_outcome(consent: connect.ConsentStart) -> bool:
         return True
     if st.button("Start a new consent", key="new_consent"):
         st.session_state.pop("consent", None)
+        st.session_state.pop("renew_connection", None)
         st.rerun()
     return True
 
@@ -113,6 +129,12 @@ except DashboardError as exc:
     st.stop()
 if _show_outcome(consent):
     st.stop()
+if renewed is not None:
+    st.info(
+        f"This consent renews the connection {escape_markdown(renewed.label)}: "
+        "the new tokens replace its old ones, and its chosen site is kept.",
+        icon=":material/replay:",
+    )
 
 st.subheader("Authorize URL")
 st.write(
