@@ -15,7 +15,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from lib.sandbox import admin, confluence, gateway, jira, jira_search, oauth, sites
+from lib.sandbox import (
+    admin,
+    api_tokens,
+    confluence,
+    gateway,
+    jira,
+    jira_search,
+    oauth,
+    site_api,
+    sites,
+)
 from lib.sandbox.config import SandboxConfig
 from lib.sandbox.pages import render_not_found
 from lib.sandbox.state import SandboxState
@@ -55,8 +65,11 @@ ROUTES = [
     Route(f"{_WIKI}/api/v2/spaces/{{id}}/pages", confluence.space_pages_v2),
     Route(f"{_WIKI}/api/v2/pages/{{id}}", confluence.page_v2),
     Route(f"{_WIKI}/rest/api/space", confluence.spaces_v1),
+    *site_api.GATEWAY_ROUTES,
     Route("/sites/{slug}", sites.site_home),
     Route("/sites/{slug}/browse/{key}", sites.browse),
+    # The site-URL API, before the catch-all HTML route of /sites/{slug}/wiki.
+    *site_api.SITE_ROUTES,
     Route("/sites/{slug}/wiki", sites.wiki),
     Route("/sites/{slug}/wiki/{path:path}", sites.wiki),
     Route("/sites/{slug}/images/icons/{kind}/{name}", sites.icon),
@@ -69,6 +82,7 @@ ROUTES = [
     Route("/_sandbox/stats", admin.stats),
     Route("/_sandbox/switches", admin.switches, methods=["GET", "POST"]),
     Route("/_sandbox/grants/revoke", admin.revoke_grants, methods=["POST"]),
+    *api_tokens.CONTROL_ROUTES,
 ]
 
 
@@ -83,7 +97,8 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:
-    """Return the sandbox app; its state is at `app.state.sandbox`."""
+    """Return the sandbox app; its state is at `app.state.sandbox` and its API
+    tokens at `app.state.api_tokens`."""
     sandbox = SandboxState(config or SandboxConfig())
     app = Starlette(
         routes=ROUTES,
@@ -91,4 +106,5 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         exception_handlers={HTTPException: _http_error},
     )
     app.state.sandbox = sandbox
+    app.state.api_tokens = api_tokens.ApiTokenRegistry(sandbox.now)
     return app

@@ -4,6 +4,8 @@ These routes play api.atlassian.com. Each product route is wrapped by `api_route
 which responds like the gateway before the product handler runs: 401 for a missing,
 unknown, expired or revoked token, 404 for a site outside the grant, and 401
 "scope does not match" when the granted scopes do not meet ENDPOINT_SCOPES.
+Product routes also accept a scoped API token sent with basic auth
+(`email:token`), which reaches every site with the token's own scopes.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from lib.sandbox.api_tokens import gateway_access
 from lib.sandbox.data import Dataset, Person, Site, timestamp
 from lib.sandbox.oauth import base_url_of
 from lib.sandbox.state import AccessToken, SandboxState
-from lib.scopes import ENDPOINT_SCOPES, product_of
+from lib.scopes import ENDPOINT_SCOPES, Requirement, product_of
 
 SCOPE_MISMATCH = "Unauthorized; scope does not match"
 
@@ -34,6 +37,9 @@ class ApiContext:
     token: AccessToken
     base_url: str
     site: Site | None = None
+    # The sites (cloud id to scopes) of a scoped API token; None for an OAuth
+    # token, whose sites come from its grant.
+    granted: dict[str, frozenset[str]] | None = None
 
     def product_base(self, product: str) -> str:
         """Return the gateway URL prefix of a product on the site."""
@@ -58,27 +64,36 @@ def bearer_token(request: Request) -> AccessToken | None:
 Handler = Callable[[Request, ApiContext], Awaitable[Response]]
 
 
-def api_route(product: str | None, template: str) -> Callable[[Handler], Callable]:
+def api_route(
+    product: str | None, template: str, requirement: Requirement | None = None
+) -> Callable[[Handler], Callable]:
     """Wrap a handler with the gateway's token, site and scope checks.
 
     `product` is "jira" or "confluence" for routes under /ex/{product}/{cloudid},
-    or None for routes of the gateway itself. `template` is the ENDPOINT_SCOPES key.
+    or None for routes of the gateway itself. `template` is the ENDPOINT_SCOPES key;
+    `requirement` replaces its entry for an endpoint that ENDPOINT_SCOPES lacks.
     Gateway routes check the token's own scopes. Site routes check the scopes that
     the grant holds for that site, because every token of a grant reaches every
     site in it with that site's scopes.
     """
-    requirement = ENDPOINT_SCOPES[template]
+    requirement = requirement or ENDPOINT_SCOPES[template]
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             sandbox: SandboxState = request.app.state.sandbox
             token = bearer_token(request)
+            granted = None
+            scoped = gateway_access(request) if token is None and product else None
+            if scoped is not None:
+                token, granted = scoped.token, scoped.sites
             # NOTE: Atlassian documents no body for an expired or revoked token, so
             # the sandbox uses the gateway's 401 shape.
             if token is None:
                 return gateway_error(401, "Unauthorized")
-            context = ApiContext(sandbox, sandbox.dataset, token, base_url_of(request))
+            context = ApiContext(
+                sandbox, sandbox.dataset, token, base_url_of(request), granted=granted
+            )
             if product is None:
                 if not requirement.is_met_by(frozenset(token.scopes)):
                     return gateway_error(401, SCOPE_MISMATCH)
@@ -92,9 +107,11 @@ def api_route(product: str | None, template: str) -> Callable[[Handler], Callabl
 
 async def _site_endpoint(request, context, product, requirement, handler) -> Response:
     cloud_id = request.path_params["cloudid"]
-    granted = context.sandbox.grant_sites(
-        context.token.client_id, context.token.account_id
-    )
+    granted = context.granted
+    if granted is None:
+        granted = context.sandbox.grant_sites(
+            context.token.client_id, context.token.account_id
+        )
     site = context.dataset.site_by_cloud_id(cloud_id)
     # NOTE: Atlassian documents no response for a cloud id outside the grant or a
     # product the site lacks. The sandbox returns 404 in the gateway's shape.
