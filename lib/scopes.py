@@ -357,6 +357,124 @@ ENDPOINT_SCOPES: dict[str, Requirement] = {
 }
 
 
+# What a task needs beyond the calls this dashboard makes. NOTE: only the classic
+# scopes of these writes are recorded here, from the scope descriptions: creating
+# and editing issues and comments (write:jira-work), and creating pages, blog posts
+# and comments (write:confluence-content, through the v1 content API).
+_WRITE_REQUIREMENTS: dict[str, Requirement] = {
+    "create issues": _requirement(classic=["write:jira-work"]),
+    "write pages": _requirement(classic=["write:confluence-content"]),
+    "search content": _requirement(classic=["search:confluence"]),
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """Something a person wants the token for, and the calls it takes."""
+
+    key: str
+    label: str
+    help: str
+    requirements: tuple[Requirement, ...]
+
+
+def _calls(*templates: str) -> tuple[Requirement, ...]:
+    return tuple(ENDPOINT_SCOPES[template] for template in templates)
+
+
+TASKS: tuple[Task, ...] = (
+    Task(
+        "browse_projects",
+        "Browse Jira projects",
+        "List and search the site's projects.",
+        _calls("/rest/api/3/project/search"),
+    ),
+    Task(
+        "read_issues",
+        "Read Jira issues",
+        "Search with JQL, count issues and open one with its description.",
+        _calls(
+            "/rest/api/3/search/jql",
+            "/rest/api/3/search/approximate-count",
+            "/rest/api/3/issue/{issueIdOrKey}",
+        ),
+    ),
+    Task(
+        "jira_profile",
+        "See my Jira profile",
+        "Who the token acts as in Jira, with groups and roles.",
+        _calls("/rest/api/3/myself"),
+    ),
+    Task(
+        "create_issues",
+        "Create and edit issues",
+        "Create, edit and delete issues, and post comments and worklogs.",
+        (_WRITE_REQUIREMENTS["create issues"],),
+    ),
+    Task(
+        "browse_spaces",
+        "Browse Confluence spaces",
+        "List spaces with the v2 API.",
+        _calls("/wiki/api/v2/spaces"),
+    ),
+    Task(
+        "read_pages",
+        "Read Confluence pages",
+        "List a space's pages and open their bodies.",
+        _calls("/wiki/api/v2/spaces/{id}/pages", "/wiki/api/v2/pages/{id}"),
+    ),
+    Task(
+        "write_pages",
+        "Write Confluence pages",
+        "Create pages, blog posts and comments.",
+        (_WRITE_REQUIREMENTS["write pages"],),
+    ),
+    Task(
+        "search_content",
+        "Search Confluence",
+        "Search pages and other content with CQL.",
+        (_WRITE_REQUIREMENTS["search content"],),
+    ),
+    Task(
+        "identity",
+        "Show who is connected",
+        "The account's name and email from the identity API. The app also needs "
+        "the User Identity API added in the developer console.",
+        _calls("/me"),
+    ),
+    Task(
+        "stay_connected",
+        "Stay connected for more than an hour",
+        "A refresh token, so the dashboard renews the access token by itself.",
+        (_requirement(classic=[OFFLINE_ACCESS]),),
+    ),
+)
+
+TASKS_BY_KEY: dict[str, Task] = {task.key: task for task in TASKS}
+
+
+def scopes_for_tasks(keys) -> tuple[str, ...]:
+    """Return the smallest scope set that allows every chosen task.
+
+    Each call accepts its classic set or its granular set. Per call, the set that
+    adds fewest scopes to what earlier calls already need is taken, the classic
+    one on a tie; the catalogue's order is kept in the result.
+    """
+    chosen: set[str] = set()
+    for key in keys:
+        for requirement in TASKS_BY_KEY[key].requirements:
+            chosen |= _cheapest(requirement, chosen)
+    order = {scope.name: index for index, scope in enumerate(CATALOGUE)}
+    return tuple(sorted(chosen, key=lambda name: (order.get(name, len(order)), name)))
+
+
+def _cheapest(requirement: Requirement, chosen: set[str]) -> frozenset[str]:
+    options = [s for s in (requirement.classic, requirement.granular) if s]
+    if not options:
+        return frozenset()
+    return min(options, key=lambda option: len(option - chosen))
+
+
 def normalize_scopes(names) -> tuple[str, ...]:
     """Strip scope names and drop blanks and duplicates, keeping first-seen order."""
     seen: dict[str, None] = {}

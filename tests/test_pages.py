@@ -774,3 +774,13 @@ def test_connection_in_use_can_be_switched():
     assert not at.exception
     with Store.open() as store:
         assert store.active_connection().id == first.id
+
+
+def test_tasks_select_the_smallest_scope_set():
+    at = run_page("views/scopes.py")
+    at.checkbox(key="task:read_issues").check().run()
+    at.checkbox(key="task:read_pages").check().run()
+    at.button(key="apply_tasks").click().run()
+    assert not at.exception
+    with Store.open() as store:
+        assert store.selected_scopes() == ("read:jira-work", "read:page:confluence")

@@ -34,6 +34,30 @@ if any(_checkbox_key(s.name) not in st.session_state for s in catalogue.CATALOGU
     saved = store.selected_scopes()
     _apply_selection(saved if saved is not None else catalogue.DEFAULT_SELECTION)
 
+st.subheader("What do you want to do?")
+st.caption(
+    "Tick what the token is for, and the button selects the smallest set of "
+    "scopes that allows it: classic scopes where an API takes them, granular "
+    "ones where it takes only those."
+)
+task_columns = st.columns(2)
+for index, task in enumerate(catalogue.TASKS):
+    task_columns[index % 2].checkbox(task.label, key=f"task:{task.key}", help=task.help)
+chosen_tasks = [
+    task.key for task in catalogue.TASKS if st.session_state.get(f"task:{task.key}")
+]
+task_scopes = catalogue.scopes_for_tasks(chosen_tasks)
+st.button(
+    "Select the scopes for these tasks",
+    key="apply_tasks",
+    on_click=_apply_selection,
+    args=(task_scopes,),
+    disabled=not chosen_tasks,
+    help=", ".join(task_scopes) if task_scopes else "Tick at least one task.",
+)
+if task_scopes:
+    st.caption(f"Needed: {', '.join(task_scopes)}")
+
 st.subheader("Presets")
 preset_columns = st.columns(len(catalogue.PRESETS))
 for column, (preset_name, preset_scopes) in zip(
