@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 import requests
 
 from lib import oauth
-from lib.atlassian import Endpoints, authorization_server, get_me
+from lib.atlassian import (
+    SCOPE_MISMATCH_MESSAGE,
+    Endpoints,
+    authorization_server,
+    get_me,
+)
 from lib.errors import (
     DashboardError,
     InvalidInput,
@@ -383,5 +388,55 @@ def authorized_session(
         tokens = store.tokens(connection.id)
 
     endpoints = endpoints_for(app)
-    auth = BearerAuth(tokens.access_token, endpoints.api_origins)
+
+    def renew(rejected_token: str) -> str:
+        refresh_connection(
+            store,
+            connection.id,
+            if_access_token_is=rejected_token,
+            session_factory=session_factory,
+        )
+        return store.tokens(connection.id).access_token
+
+    auth = RenewingBearerAuth(tokens.access_token, endpoints.api_origins, renew)
+    if not tokens.refresh_token:
+        auth = BearerAuth(tokens.access_token, endpoints.api_origins)
     return session_factory(auth=auth), endpoints
+
+
+class RenewingBearerAuth(BearerAuth):
+    """Bearer auth that, on a 401 without a scope message, refreshes the token once
+    and sends the request again.
+
+    An access token can die before its expiry: Atlassian revokes it 10 minutes
+    after its refresh token is rotated, for example by another tab or program.
+    `renew` takes the rejected token and returns the one to use, raising the
+    refresh's error when the refresh token is dead too.
+    """
+
+    def __init__(self, token: str, allowed_origins, renew: Callable[[str], str]):
+        super().__init__(token, allowed_origins)
+        self._renew = renew
+
+    def __call__(self, request):
+        request = super().__call__(request)
+        request.register_hook("response", self._retry_after_401)
+        return request
+
+    def _retry_after_401(self, response: requests.Response, **kwargs):
+        if response.status_code != 401 or SCOPE_MISMATCH_MESSAGE in response.text:
+            return response
+        new_token = self._renew(self._token)
+        if new_token == self._token:
+            return response
+        self._token = new_token
+        logger.info("Access token rejected; refreshed it and sent the request again")
+
+        response.close()
+        retry = response.request.copy()
+        retry.hooks = {"response": []}
+        retry.headers["Authorization"] = f"Bearer {new_token}"
+        answer = response.connection.send(retry, **kwargs)
+        answer.history.append(response)
+        answer.request = retry
+        return answer

@@ -13,6 +13,7 @@ from lib.errors import (
     ConsentDenied,
     Gone,
     RateLimited,
+    RefreshTokenRevoked,
     ScopeMissing,
     ServerError,
     StateReplayed,
@@ -303,8 +304,17 @@ def test_expired_access_token_refreshed_before_call(store, app, sandbox_clock):
     assert store.tokens(connection.id).access_token != old
 
 
-def test_expired_access_token_is_unauthorized(store, app, sandbox_clock):
+def test_token_expiring_during_a_session_is_renewed(store, app, sandbox_clock):
     connection = connect_with(store, app)
+    old = store.tokens(connection.id).access_token
+    session, endpoints = connect.authorized_session(store, connection)
+    sandbox_clock.advance(3601)
+    assert atlassian.list_sites(session, endpoints)
+    assert store.tokens(connection.id).access_token != old
+
+
+def test_expired_token_without_refresh_is_unauthorized(store, app, sandbox_clock):
+    connection = connect_with(store, app, scopes=("read:jira-work",))
     session, endpoints = connect.authorized_session(store, connection)
     sandbox_clock.advance(3601)
     with pytest.raises(Unauthorized):
@@ -478,3 +488,46 @@ def test_unreadable_retry_after_still_rate_limited(store, app, sandbox, retry_af
     )
     with pytest.raises(RateLimited):
         atlassian.list_sites(session, endpoints)
+
+
+def test_rejected_access_token_renewed_once_and_call_repeated(store, app, sandbox):
+    connection = connect_with(store, app)
+    live = store.tokens(connection.id)
+    store.update_tokens(
+        connection.id,
+        oauth.TokenSet(
+            access_token="fake-revoked-access",
+            refresh_token=live.refresh_token,
+            expires_at=live.expires_at,
+            scopes=live.scopes,
+        ),
+    )
+    session, endpoints = connect.authorized_session(store, connection)
+    profile = atlassian.get_me(session, endpoints)
+    assert profile["account_id"]
+    assert store.tokens(connection.id).access_token != "fake-revoked-access"
+    stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).json()
+    assert stats["token_requests"]["refresh_token"] == 1
+
+
+def test_rejected_access_token_with_revoked_grant_needs_consent(store, app, sandbox):
+    connection = connect_with(store, app)
+    session, endpoints = connect.authorized_session(store, connection)
+    requests.post(
+        f"{sandbox.base_url}/_sandbox/grants/revoke",
+        json={"client_id": CLIENT_ID},
+        timeout=10,
+    )
+    with pytest.raises(RefreshTokenRevoked):
+        atlassian.get_me(session, endpoints)
+    assert store.get_connection(connection.id).status == connect.NEEDS_CONSENT
+
+
+def test_scope_mismatch_is_not_renewed(store, app, sandbox):
+    connection = connect_with(store, app, scopes=("read:me", "offline_access"))
+    session, endpoints = connect.authorized_session(store, connection)
+    cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
+    with pytest.raises(ScopeMissing):
+        jira.search_projects(session, endpoints, cloud_id)
+    stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).json()
+    assert "refresh_token" not in stats["token_requests"]

@@ -1,6 +1,7 @@
 """Pages through Streamlit's AppTest, with the practice sandbox as Atlassian."""
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -784,3 +785,17 @@ def test_tasks_select_the_smallest_scope_set():
     assert not at.exception
     with Store.open() as store:
         assert store.selected_scopes() == ("read:jira-work", "read:page:confluence")
+
+
+def test_revoked_access_token_renewed_while_browsing():
+    connect_through_callback()
+    with Store.open() as store:
+        connection = store.active_connection()
+        live = store.tokens(connection.id)
+        store.update_tokens(connection.id, replace(live, access_token="fake-dead"))
+    at = run_page("views/jira.py")
+    assert not at.exception
+    assert not at.error
+    assert at.dataframe
+    with Store.open() as store:
+        assert store.tokens(connection.id).access_token != "fake-dead"
