@@ -11,7 +11,11 @@ import atexit
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
+import requests
+
+from lib.errors import NetworkError
 from lib.sandbox import (
     PRACTICE_APP_NAME,
     PRACTICE_CLIENT_ID,
@@ -121,3 +125,137 @@ def prepare_app(store: Store, app: AppRecord, callback_url: str) -> AppRecord:
         store.update_app_endpoints(app.id, base, base)
         app = store.get_app(app.id)
     return app
+
+
+@dataclass(frozen=True)
+class PracticeFailure:
+    """A failure the practice sandbox can be made to produce, and how to meet it."""
+
+    key: str
+    label: str
+    how_to_see: str
+    # Control requests to the sandbox: (method, path, JSON body).
+    controls: tuple[tuple[str, str, dict], ...]
+
+
+_JIRA_CALLS = "/ex/jira/"
+PRACTICE_FAILURES: tuple[PracticeFailure, ...] = (
+    PracticeFailure(
+        "not_shared",
+        "Someone other than the app's owner consents",
+        "Open the consent screen from the Consent page.",
+        (("POST", "/_sandbox/switches", {"app_owner_signed_in": False}),),
+    ),
+    PracticeFailure(
+        "admin_blocked",
+        "The admin of the jira-only site has not approved the app",
+        "Consent again and pick the jira-only site.",
+        (("POST", "/_sandbox/switches", {"admin_blocked_sites": ["jira-only"]}),),
+    ),
+    PracticeFailure(
+        "revoked",
+        "The grant is revoked from the account's settings",
+        "Open any explorer page, or press Refresh now on the Connection page.",
+        (("POST", "/_sandbox/grants/revoke", {"client_id": PRACTICE_CLIENT_ID}),),
+    ),
+    PracticeFailure(
+        "short_tokens",
+        "Access tokens last 90 seconds",
+        "Consent again, then keep browsing: the dashboard refreshes the token "
+        "before each call that would come within a minute of its expiry.",
+        (("POST", "/_sandbox/settings", {"token_lifetime": 90}),),
+    ),
+    PracticeFailure(
+        "rate_limited",
+        "Jira rate-limits the next calls, asking to wait 30 seconds",
+        "Open the Jira page.",
+        (
+            (
+                "POST",
+                "/_sandbox/faults",
+                {
+                    "path_prefix": _JIRA_CALLS,
+                    "status": 429,
+                    "retry_after": 30,
+                    "count": 3,
+                },
+            ),
+        ),
+    ),
+    PracticeFailure(
+        "outage",
+        "Jira is unavailable (503) for the next calls",
+        "Open the Jira page.",
+        (
+            (
+                "POST",
+                "/_sandbox/faults",
+                {"path_prefix": _JIRA_CALLS, "status": 503, "count": 3},
+            ),
+        ),
+    ),
+)
+
+PRACTICE_FAILURES_BY_KEY = {failure.key: failure for failure in PRACTICE_FAILURES}
+
+_RESTORE = (
+    (
+        "POST",
+        "/_sandbox/switches",
+        {"app_owner_signed_in": True, "admin_blocked_sites": []},
+    ),
+    ("POST", "/_sandbox/settings", {"token_lifetime": 3600}),
+    ("DELETE", "/_sandbox/faults", {}),
+)
+
+
+def trigger_failure(key: str) -> PracticeFailure:
+    """Make the running practice sandbox produce a failure; return its record."""
+    failure = PRACTICE_FAILURES_BY_KEY[key]
+    if key == "not_shared":
+        _set_practice_sharing(False)
+    _send_controls(failure.controls)
+    logger.info("Practice failure switched on: %s", key)
+    return failure
+
+
+def restore_sandbox() -> None:
+    """Switch every practice failure off again; grants already revoked stay so."""
+    _set_practice_sharing(True)
+    _send_controls(_RESTORE)
+    logger.info("Practice failures switched off")
+
+
+def _set_practice_sharing(sharing: bool) -> None:
+    with _lock:
+        if _server is None:
+            return
+        callback = _server.registered_redirect_uri(PRACTICE_CLIENT_ID)
+        _server.register_client(
+            PRACTICE_CLIENT_ID,
+            PRACTICE_CLIENT_SECRET,
+            callback,
+            name=PRACTICE_APP_NAME,
+            sharing=sharing,
+        )
+
+
+def _send_controls(controls) -> None:
+    with _lock:
+        base = _server.base_url if _server is not None else None
+    if base is None:
+        raise NetworkError(
+            "The practice sandbox is not running.",
+            hint="Start practice mode on the Start page first.",
+        )
+    for method, path, body in controls:
+        try:
+            response = requests.request(
+                method, f"{base}{path}", json=body or None, timeout=10
+            )
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise NetworkError(
+                f"The practice sandbox refused {method} {path}: {exc}.",
+                hint="Restart the dashboard to get a fresh sandbox.",
+            ) from exc

@@ -799,3 +799,67 @@ def test_revoked_access_token_renewed_while_browsing():
     assert at.dataframe
     with Store.open() as store:
         assert store.tokens(connection.id).access_token != "fake-dead"
+
+
+def test_consent_compares_registered_callback():
+    start_practice()
+    at = run_page("views/consent.py")
+    at.text_input(key="registered_callback").input(
+        "http://localhost:8501/callback/"
+    ).run()
+    assert not at.exception
+    assert any("trailing slash" in plain(e.value) for e in at.error)
+    at.text_input(key="registered_callback").input(
+        "http://localhost:8501/callback"
+    ).run()
+    assert any("are the same" in plain(s.value) for s in at.success)
+
+
+def test_consent_explains_what_atlassian_showed():
+    start_practice()
+    at = run_page("views/consent.py")
+    at.radio(key="consent_symptom").set_value(
+        "Your site admin must authorize this app"
+    ).run()
+    assert not at.exception
+    assert any("A site admin must approve the app" in plain(e.value) for e in at.error)
+
+
+def trigger_practice_failure(key: str) -> AppTest:
+    at = run_page("views/console.py")
+    at.selectbox(key="practice_fault").select(key).run()
+    at.button(key="trigger_practice_fault").click().run()
+    assert not at.exception
+    return at
+
+
+def test_practice_revoked_grant_is_explained():
+    connect_through_callback()
+    trigger_practice_failure("revoked")
+    at = run_page("views/jira.py")
+    assert not at.exception
+    assert any("replaced or revoked" in plain(e.value) for e in at.error)
+
+
+def test_practice_outage_then_restore():
+    connect_through_callback()
+    trigger_practice_failure("outage")
+    at = run_page("views/jira.py")
+    assert any("Atlassian is unavailable" in plain(e.value) for e in at.error)
+    console = run_page("views/console.py")
+    console.button(key="restore_practice").click().run()
+    assert not console.exception
+    cache_free = run_page("views/jira.py")
+    assert not cache_free.error
+
+
+def test_practice_not_shared_stops_the_consent():
+    start_practice()
+    trigger_practice_failure("not_shared")
+    at = run_page("views/consent.py")
+    location = approve(consent_url(at))
+    assert "/error?error=access_denied" in location
+    at.text_area[0].set_value(location)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("works only for its owner" in plain(e.value) for e in at.error)

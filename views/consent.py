@@ -5,7 +5,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import streamlit as st
 
-from lib import connect, credentials, oauth, settings
+from lib import connect, credentials, failures, oauth, settings
 from lib.errors import DashboardError
 from lib.scopes import scope_string
 from ui.common import (
@@ -14,6 +14,7 @@ from ui.common import (
     app_url,
     escape_markdown,
     open_store,
+    show_diagnosis,
     show_error,
     stepper,
 )
@@ -218,3 +219,41 @@ if submitted:
         show_error(exc)
     else:
         st.rerun()
+
+
+# Symptoms a person can see on Atlassian's side, where the browser never comes back.
+_SYMPTOMS = {
+    "It says the redirect_uri is not registered for the client": (
+        "redirect_uri_not_registered"
+    ),
+    "Only the app's developer can use the app (development mode)": "app_not_shared",
+    "Your site admin must authorize this app": "admin_approval_required",
+    "The site I want is not in the list": "no_sites",
+}
+
+with st.expander("Atlassian showed an error instead of coming back here"):
+    symptom = st.radio(
+        "What does Atlassian's page say?",
+        list(_SYMPTOMS),
+        index=None,
+        key="consent_symptom",
+    )
+    if symptom is not None:
+        show_diagnosis(failures.explain(_SYMPTOMS[symptom]))
+    registered = st.text_input(
+        "Callback URL as registered in the developer console",
+        key="registered_callback",
+        help="Copy it from the app's Authorization page, OAuth 2.0 (3LO), Callback "
+        "URL. It is compared with the one this dashboard sends.",
+    )
+    if registered.strip():
+        differences = failures.redirect_uri_differences(registered, app.redirect_uri)
+        if differences:
+            st.error(
+                "They differ. Registered against sent, "
+                + "; ".join(escape_markdown(item) for item in differences)
+                + ". Make them the same, in the developer console or on the "
+                "Credentials page."
+            )
+        else:
+            st.success("They are the same, so the callback URL is not the problem.")

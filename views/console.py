@@ -3,13 +3,14 @@
 import streamlit as st
 
 from lib import credentials, practice
-from lib.errors import InvalidInput
+from lib.errors import DashboardError, InvalidInput
 from ui.common import (
     PAGES,
     active_app,
     escape_markdown,
     open_store,
     own_callback_url,
+    show_error,
     show_field_error,
     stepper,
 )
@@ -77,6 +78,26 @@ if app is not None and app.is_practice:
                 st.success(
                     escape_markdown(f"The sandbox now accepts {registered.strip()}.")
                 )
+
+    st.subheader("Practice: make something go wrong")
+    st.write(
+        "Each choice makes the sandbox fail the way Atlassian does, so you can see "
+        "what the dashboard explains and what it asks you to do."
+    )
+    labels = {f.key: f.label for f in practice.PRACTICE_FAILURES}
+    chosen = st.selectbox(
+        "Failure", list(labels), format_func=labels.__getitem__, key="practice_fault"
+    )
+    trigger_column, restore_column = st.columns(2)
+    try:
+        if trigger_column.button("Switch it on", key="trigger_practice_fault"):
+            failure = practice.trigger_failure(chosen)
+            st.success(escape_markdown(f"Switched on. {failure.how_to_see}"))
+        if restore_column.button("Switch all failures off", key="restore_practice"):
+            practice.restore_sandbox()
+            st.success("Every practice failure is off again.")
+    except DashboardError as exc:
+        show_error(exc)
 
 st.subheader("Let other people consent: Distribution")
 st.write(
