@@ -394,3 +394,36 @@ def test_explorer_and_hostile_page(page, app_url, shots):
     expect(page.get_by_text("200 OK")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("ATLASSIAN_ACCESS_TOKEN").first).to_be_visible()
     shots.take(page, "api-console")
+
+
+def test_expiring_token_renewed_while_browsing(page, app_url, shots):
+    """Tokens that expire a minute after issue are renewed before each call that
+    would come too close, and the explorer keeps working without a word."""
+    from playwright.sync_api import expect
+
+    start_practice(page, app_url, shots)
+    save_credentials(page, shots)
+    choose_scopes(page, shots)
+    open_sidebar_page(page, "Consent")
+    authorize = page.locator('[data-testid="stCode"]').filter(has_text="/authorize?")
+    expect(authorize).to_be_visible(timeout=WAIT)
+    sandbox = authorize.inner_text().split("/authorize?")[0].strip()
+    # A lifetime just over the dashboard's one-minute leeway: the first calls use
+    # the token as issued, and calls a few seconds later must renew it.
+    settings = {"token_lifetime": 63}
+    requests.post(f"{sandbox}/_sandbox/settings", json=settings, timeout=10)
+
+    consent = consent_in_new_tab(page, shots)
+    expect(consent.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
+    consent.get_by_text("Browse your sites").click()
+    check_first_look(consent, shots)
+
+    page.wait_for_timeout(4_000)
+    open_sidebar_page(consent, "Jira")
+    project, _ = expected_names()
+    cell = consent.locator('[data-testid="stDataFrame"] [role="gridcell"]')
+    expect(cell.get_by_text(project, exact=True)).to_be_attached(timeout=WAIT)
+    expect(consent.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    shots.take(consent, "jira-after-renewal")
+    stats = requests.get(f"{sandbox}/_sandbox/stats", timeout=10).json()
+    assert stats["token_requests"].get("refresh_token", 0) >= 1
