@@ -58,6 +58,14 @@ navigation = st.navigation(
                 url_path="callback",
             ),
             st.Page(PAGES["connection"], title="6. Connection", icon=":material/link:"),
+            st.Page(
+                PAGES["api_token"],
+                title="Or: email + API token",
+                icon=":material/password:",
+            ),
+            st.Page(
+                PAGES["export"], title="Export settings", icon=":material/download:"
+            ),
         ],
         "Explore": [
             st.Page(
@@ -71,7 +79,10 @@ navigation = st.navigation(
                 PAGES["api_console"], title="API console", icon=":material/terminal:"
             ),
         ],
-    }
+    },
+    # Fully expanded: with more than twelve pages, Streamlit would otherwise
+    # hide the last ones behind a "View more" button.
+    expanded=True,
 )
 if st.session_state.pop("switch_to_consent", False):
     # Set by the action of a failure, such as ticking a missing scope.

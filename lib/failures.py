@@ -13,6 +13,12 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from lib.api_token import (
+    AccountInactive,
+    ApiTokenRejected,
+    SiteWithoutProducts,
+    TokenScopesMissing,
+)
 from lib.errors import (
     ApiError,
     ConsentDenied,
@@ -307,6 +313,37 @@ _ENTRIES = (
         CONNECTION,
     ),
     Failure(
+        "api_token_rejected",
+        "Atlassian did not accept the email and API token",
+        "An API token works only together with the email address of the account "
+        "that created it, and only until it is revoked or expires. A classic token "
+        "works on the site URL, and a scoped token only through api.atlassian.com. "
+        "The account's password is not an API token.",
+        "{hint}",
+    ),
+    Failure(
+        "api_account_inactive",
+        "The Atlassian account is deactivated",
+        "The email and API token signed in, but Atlassian returned the account as "
+        "inactive, and a deactivated account cannot use Jira or Confluence.",
+        "{hint}",
+    ),
+    Failure(
+        "api_site_without_products",
+        "No Jira or Confluence at this site URL",
+        "Both Jira and Confluence returned 404 at the site URL. A misspelled site "
+        "name, or a site that has neither product, causes this.",
+        "{hint}",
+    ),
+    Failure(
+        "api_token_scopes_missing",
+        "The scoped API token lacks a scope",
+        "A scoped API token keeps the scopes chosen when it was created, and they "
+        "cannot be added later. Verifying the token reads the current user, which "
+        "needs a user scope of Jira or Confluence.",
+        "{hint}",
+    ),
+    Failure(
         "unknown",
         "Something failed",
         "The dashboard did not recognise this failure.",
@@ -347,7 +384,9 @@ def diagnose(exc: DashboardError, *, now: float | None = None) -> Diagnosis:
     key = failure_key(exc)
     values = {"hint": exc.hint}
     required: tuple[str, ...] = ()
-    if isinstance(exc, ScopeMissing):
+    # A scoped API token's missing scopes cannot be ticked for a consent, and its
+    # `required` names them with their products, so it offers no scope button.
+    if isinstance(exc, ScopeMissing) and not isinstance(exc, TokenScopesMissing):
         required = tuple(exc.required.split()) if exc.required else ()
         values["required"] = exc.required or "the scope the endpoint documents"
     if isinstance(exc, RateLimited):
@@ -385,6 +424,10 @@ _BY_TYPE: tuple[tuple[type, str], ...] = (
     (RefreshTokenExpired, "refresh_token_expired"),
     (RefreshTokenRevoked, "refresh_token_revoked"),
     (RefreshTokenMissing, "no_refresh_token"),
+    (TokenScopesMissing, "api_token_scopes_missing"),
+    (ApiTokenRejected, "api_token_rejected"),
+    (AccountInactive, "api_account_inactive"),
+    (SiteWithoutProducts, "api_site_without_products"),
     (ScopeMissing, "scope_missing"),
     (Unauthorized, "token_rejected"),
     (Forbidden, "jira_forbidden"),

@@ -1,6 +1,8 @@
 """The one module that touches SQLite: OAuth apps, pending consents and connections.
 
-Secrets (client secret, access and refresh tokens) pass through the Vault before they
+A connection is either an OAuth 2.0 (3LO) grant of a stored app (kind "oauth") or an
+email + API token for one site (kind "api_token", with no app). Secrets (client
+secret, access and refresh tokens, API tokens) pass through the Vault before they
 reach a row, and records returned from here never carry them: callers ask for a
 secret by id when they are about to use it. Every statement takes parameters.
 """
@@ -12,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -37,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 PRACTICE = "practice"
 ATLASSIAN = "atlassian"
+
+# Kinds of connection.
+OAUTH = "oauth"
+API_TOKEN = "api_token"
 
 ACTIVE_APP_KEY = "active_app_id"
 ACTIVE_CONNECTION_KEY = "active_connection_id"
@@ -86,10 +93,17 @@ class PendingState:
 
 @dataclass(frozen=True)
 class ConnectionRecord:
-    """A stored grant: token metadata, never the tokens themselves."""
+    """A stored connection: its metadata, never its tokens.
+
+    An API-token connection has no app, so `app_id` is None. Its `site_url`,
+    `email` and `api_route` ("site" or "gateway") name where and as whom it signs
+    in. Its `granted_scopes` are the scopes the explorer pages assume for the
+    products the token signed in to. Its `expires_at` is math.inf, because
+    Atlassian offers no API to read an API token's expiry.
+    """
 
     id: int
-    app_id: int
+    app_id: int | None
     expires_at: float
     granted_scopes: tuple[str, ...]
     requested_scopes: tuple[str, ...]
@@ -100,10 +114,21 @@ class ConnectionRecord:
     status: str
     account_id: str | None = None
     account_name: str | None = None
+    kind: str = OAUTH
+    environment: str | None = None
+    site_url: str | None = None
+    email: str | None = None
+    api_route: str | None = None
+
+    @property
+    def is_api_token(self) -> bool:
+        return self.kind == API_TOKEN
 
     @property
     def label(self) -> str:
         """Return a name for lists: the account, or the connection's number."""
+        if self.is_api_token:
+            return self.account_name or self.email or f"Connection {self.id}"
         return self.account_name or f"Connection {self.id} (account not known)"
 
 
@@ -179,11 +204,29 @@ def _migrate_connection_identity(db: sqlite_utils.Database) -> None:
     db["pending_states"].add_column("replaces_connection_id", int)
 
 
+def _migrate_api_token_connections(db: sqlite_utils.Database) -> None:
+    """Let a connection be an email + API token for one site, without an app.
+
+    Existing connections become kind "oauth". An API-token connection stores its
+    own environment, because it has no app to take it from, and its token,
+    encrypted, in the api_token column: access_token and refresh_token stay for
+    OAuth tokens only, so `tokens()` can never return an API token.
+    """
+    connections = db["connections"]
+    connections.add_column("kind", str, not_null_default=OAUTH)
+    connections.add_column("environment", str)
+    connections.add_column("site_url", str)
+    connections.add_column("email", str)
+    connections.add_column("api_route", str)
+    connections.add_column("api_token", str)
+
+
 # Named migrations, applied in order and recorded in the `migrations` table. Append
 # new ones, and never edit or reorder one that has shipped.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite_utils.Database], None]], ...] = (
     ("0001_initial", _migrate_initial),
     ("0002_connection_identity", _migrate_connection_identity),
+    ("0003_api_token_connections", _migrate_api_token_connections),
 )
 
 
@@ -664,18 +707,18 @@ class Store:
         """Return the stored connections, of one environment when given, the most
         recently granted first."""
         sql = (
-            "select connections.* from connections join apps "
-            "on apps.id = connections.app_id"
+            f"{_CONNECTION_SELECT} where (apps.id is not null or connections.kind = ?)"
         )
-        params: list = []
+        params: list = [API_TOKEN]
         if environment is not None:
-            sql += " where apps.environment = ?"
+            sql += " and coalesce(apps.environment, connections.environment) = ?"
             params.append(environment)
         sql += " order by connections.granted_at desc, connections.id desc"
         return [_connection_from_row(row) for row in self._query(sql, params)]
 
     def set_active_connection(self, connection_id: int) -> ConnectionRecord:
-        """Use a stored connection: its app and environment become active too."""
+        """Use a stored connection: its app (if any) and environment become active
+        too."""
         connection = self.get_connection(connection_id)
         if connection is None:
             raise StorageError(
@@ -683,9 +726,100 @@ class Store:
                 hint="Pick one of the connections listed on the Connection page.",
             )
         with self.db.atomic():
-            self._activate_app(connection.app_id)
+            if connection.is_api_token:
+                self._activate_environment(connection.environment)
+            else:
+                self._activate_app(connection.app_id)
             self._set_setting(ACTIVE_CONNECTION_KEY, str(connection_id))
         return connection
+
+    def _activate_environment(self, environment: str) -> None:
+        """Make an environment active without changing the active connection. The
+        active app stays when it belongs to that environment; otherwise the
+        environment's latest app, or none, replaces it."""
+        self._set_setting(ACTIVE_ENVIRONMENT_KEY, environment)
+        app = self.active_app()
+        if app is None or app.environment != environment:
+            latest = self.find_app(environment)
+            self._set_setting(ACTIVE_APP_KEY, str(latest.id) if latest else None)
+
+    # API-token connections -----------------------------------------------------
+
+    def save_api_token_connection(
+        self,
+        *,
+        environment: str,
+        site_url: str,
+        email: str,
+        api_route: str,
+        api_token: str,
+        account: Account,
+        cloud_id: str | None,
+        scopes: tuple[str, ...],
+    ) -> ConnectionRecord:
+        """Store a verified email + API token and make it the active connection.
+
+        The connection for the same environment, site URL and email is replaced,
+        so verifying a new token updates it; otherwise a new one is added. OAuth
+        apps and connections are not changed. `scopes` are those the explorer
+        pages may assume for the products the token signed in to.
+        """
+        row = {
+            "kind": API_TOKEN,
+            "app_id": None,
+            "environment": environment,
+            "site_url": site_url,
+            "email": email,
+            "api_route": api_route,
+            "api_token": self._vault.encrypt(api_token),
+            "access_token": None,
+            "refresh_token": None,
+            "token_type": None,
+            "expires_at": None,
+            "granted_scopes": json.dumps(list(scopes)),
+            "requested_scopes": json.dumps(list(scopes)),
+            "granted_at": self._clock(),
+            "refreshed_at": None,
+            "cloud_id": cloud_id,
+            "status": "active",
+            "account_id": account.account_id,
+            "account_name": account.name,
+        }
+        with self.db.atomic():
+            rows = self._query(
+                "select id from connections where kind = ? and environment = ? "
+                "and site_url = ? and email = ? order by id",
+                [API_TOKEN, environment, site_url, email],
+            )
+            if rows:
+                connection_id = rows[0]["id"]
+                self.db["connections"].update(connection_id, row)
+            else:
+                connection_id = self.db["connections"].insert(row).last_pk
+            self._activate_environment(environment)
+            self._set_setting(ACTIVE_CONNECTION_KEY, str(connection_id))
+        return self.get_connection(connection_id)
+
+    def api_token(self, connection_id: int) -> str:
+        """Decrypt an API-token connection's token for immediate use."""
+        rows = self._query(
+            "select kind, api_token from connections where id = ?", [connection_id]
+        )
+        if not rows or rows[0]["kind"] != API_TOKEN or not rows[0]["api_token"]:
+            raise StorageError(
+                f"Connection {connection_id} has no stored API token.",
+                hint="Connect again on the email + API token page.",
+            )
+        return self._vault.decrypt(rows[0]["api_token"])
+
+    def set_api_token_site_url(self, connection_id: int, site_url: str) -> None:
+        """Point an API-token connection at a new site URL, as when the practice
+        sandbox restarts on another port."""
+        with self.db.atomic():
+            self.db.execute(
+                "update connections set site_url = ? where id = ? and kind = ?",
+                [site_url, connection_id, API_TOKEN],
+            )
 
     def update_tokens(self, connection_id: int, tokens: TokenSet) -> ConnectionRecord:
         """Store refreshed tokens, keeping the old refresh token when none came back."""
@@ -709,8 +843,8 @@ class Store:
         }
 
     def get_connection(self, connection_id: int) -> ConnectionRecord | None:
-        rows = list(
-            self.db.query("select * from connections where id = ?", [connection_id])
+        rows = self._query(
+            f"{_CONNECTION_SELECT} where connections.id = ?", [connection_id]
         )
         return _connection_from_row(rows[0]) if rows else None
 
@@ -729,6 +863,12 @@ class Store:
                 hint="Connect again from the Consent page.",
             )
         row = rows[0]
+        if row.get("kind") == API_TOKEN:
+            raise StorageError(
+                f"Connection {connection_id} is an email + API token connection and "
+                "has no OAuth tokens.",
+                hint="Choose an OAuth connection on the Connection page.",
+            )
         refresh = row["refresh_token"]
         return TokenSet(
             access_token=self._vault.decrypt(row["access_token"]),
@@ -748,14 +888,16 @@ class Store:
 
     def delete_connection(self, connection_id: int) -> None:
         """Delete a connection with its tokens. When it was the active one, the
-        app's most recent other connection, if any, takes its place."""
+        app's most recent other connection, if any, takes its place. For an
+        API-token connection, that is the active app's most recent connection."""
         with self.db.atomic():
             rows = self._query(
                 "select app_id from connections where id = ?", [connection_id]
             )
             self.db.execute("delete from connections where id = ?", [connection_id])
             if rows and self._get_setting(ACTIVE_CONNECTION_KEY) == str(connection_id):
-                latest = self._latest_connection(rows[0]["app_id"])
+                app_id = rows[0]["app_id"] or self._get_setting(ACTIVE_APP_KEY)
+                latest = self._latest_connection(int(app_id)) if app_id else None
                 self._set_setting(ACTIVE_CONNECTION_KEY, latest)
 
 
@@ -787,11 +929,23 @@ def _pending_from_row(row: dict) -> PendingState:
     )
 
 
+# A connection with the environment of its app; an API-token connection has no
+# app and its own environment.
+_CONNECTION_SELECT = (
+    "select connections.*, apps.environment as app_environment from connections "
+    "left join apps on apps.id = connections.app_id"
+)
+
+
 def _connection_from_row(row: dict) -> ConnectionRecord:
+    kind = row.get("kind") or OAUTH
+    expires_at = row["expires_at"]
+    if kind == API_TOKEN and expires_at is None:
+        expires_at = math.inf
     return ConnectionRecord(
         id=row["id"],
         app_id=row["app_id"],
-        expires_at=row["expires_at"],
+        expires_at=expires_at,
         granted_scopes=tuple(json.loads(row["granted_scopes"] or "[]")),
         requested_scopes=tuple(json.loads(row["requested_scopes"] or "[]")),
         has_refresh_token=bool(row["refresh_token"]),
@@ -801,4 +955,9 @@ def _connection_from_row(row: dict) -> ConnectionRecord:
         status=row["status"] or "active",
         account_id=row.get("account_id"),
         account_name=row.get("account_name"),
+        kind=kind,
+        environment=row.get("environment") or row.get("app_environment"),
+        site_url=row.get("site_url"),
+        email=row.get("email"),
+        api_route=row.get("api_route"),
     )

@@ -396,6 +396,53 @@ def test_explorer_and_hostile_page(page, app_url, shots):
     shots.take(page, "api-console")
 
 
+def test_api_token_browse_and_export(page, app_url, shots):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    expect(page.get_by_text("Atlassian Cloud onboarding dashboard")).to_be_visible(
+        timeout=WAIT
+    )
+    open_sidebar_page(page, "Or: email + API token")
+    page.get_by_text("The practice sandbox on this computer").click()
+    wait_idle(page)
+    hint = page.get_by_text("Practice mode: use the sandbox's practice account")
+    expect(hint).to_be_visible(timeout=WAIT)
+    site_url = re.search(
+        r"http://127\.0\.0\.1:\d+/sites/practice-cloud", hint.inner_text()
+    )
+    assert site_url, hint.inner_text()
+
+    page.get_by_role("textbox", name="Site URL").fill(site_url.group(0))
+    page.get_by_role("textbox", name="Email").fill("practice.user@example.test")
+    page.get_by_role("textbox", name="API token").fill("ATATT-practice-api-token")
+    shots.take(page, "api-token-form")
+    page.get_by_role("button", name="Verify and save").click()
+    expect(page.get_by_text("authenticated as Zoë Practice")).to_be_visible(
+        timeout=WAIT
+    )
+    shots.take(page, "api-token-connected")
+
+    open_sidebar_page(page, "Jira")
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible(timeout=WAIT)
+    choose(page, "Project", "CAFE")
+    expect(page.get_by_text("Issues (approximate)")).to_be_visible(timeout=WAIT)
+    shots.take(page, "api-token-jira-issues")
+
+    open_sidebar_page(page, "Export settings")
+    expect(page.get_by_role("heading", name="Django settings")).to_be_visible(
+        timeout=WAIT
+    )
+    shots.take(page, "export")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download .env").click()
+    content = Path(download_info.value.path()).read_text()
+    assert f"JIRA_SERVER_URL='{site_url.group(0)}'" in content
+    assert "JIRA_USERNAME='practice.user@example.test'" in content
+    assert "JIRA_API_TOKEN='<paste the API token>'" in content
+    assert "ATATT-practice-api-token" not in content
+
+
 def test_expiring_token_renewed_while_browsing(page, app_url, shots):
     """Tokens that expire a minute after issue are renewed before each call that
     would come too close, and the explorer keeps working without a word."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
+from functools import partial
 
 import pytest
 import requests
@@ -17,10 +18,11 @@ from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
 from conftest import FakeClock
-from lib import atlassian, connect, credentials, failures, jira, oauth
+from lib import api_token, atlassian, connect, credentials, failures, jira, oauth
 from lib.errors import DashboardError
 from lib.http import create_session
 from lib.sandbox import SandboxConfig, SandboxServer
+from lib.sandbox.api_tokens import PRACTICE_API_TOKEN, PRACTICE_API_TOKEN_EMAIL
 from lib.sandbox.consent import approve
 from lib.store import Store
 from lib.vault import Vault
@@ -342,6 +344,55 @@ def trigger_unknown(**_):
     return DashboardError("A failure with no entry of its own.")
 
 
+def practice_site(sandbox, slug="practice-cloud"):
+    return f"{sandbox.base_url}/sites/{slug}"
+
+
+def verify_api_token(sandbox, token, site_url=None):
+    return api_token.verify(
+        create_session,
+        site_url or practice_site(sandbox),
+        PRACTICE_API_TOKEN_EMAIL,
+        token,
+        practice_base=sandbox.base_url,
+    )
+
+
+def trigger_api_token_rejected(sandbox, **_):
+    return failure_of(lambda: verify_api_token(sandbox, "ATATT-fake-wrong-token"))
+
+
+@responses.activate
+def trigger_api_account_inactive(**_):
+    site = "https://fake-site.atlassian.net"
+    user = {"accountId": "fake-account", "displayName": "Gone", "active": False}
+    responses.get(f"{site}/rest/api/3/myself", json=user)
+    responses.get(f"{site}/wiki/rest/api/user/current", status=404, json={})
+    return failure_of(
+        lambda: api_token.verify(
+            partial(create_session, retries=False),
+            site,
+            "gone@example.test",
+            "ATATT-fake-token",
+        )
+    )
+
+
+def trigger_api_site_without_products(sandbox, **_):
+    site = practice_site(sandbox, "no-such-site")
+    return failure_of(lambda: verify_api_token(sandbox, PRACTICE_API_TOKEN, site))
+
+
+def trigger_api_token_scopes_missing(sandbox, **_):
+    created = requests.post(
+        f"{sandbox.base_url}/_sandbox/api-tokens",
+        json={"kind": "scoped", "scopes": ["read:jira-work"]},
+        timeout=TIMEOUT,
+    )
+    created.raise_for_status()
+    return failure_of(lambda: verify_api_token(sandbox, created.json()["token"]))
+
+
 TRIGGERS = {
     name.removeprefix("trigger_"): function
     for name, function in dict(globals()).items()
@@ -444,3 +495,17 @@ def test_explain_by_key():
     diagnosis = failures.explain("no_sites")
     assert diagnosis.next_step.startswith("Consent again")
     assert diagnosis.failure.action == failures.CONSENT_AGAIN
+
+
+def test_api_token_rejected_lists_causes(sandbox):
+    exc = trigger_api_token_rejected(sandbox)
+    diagnosis = failures.diagnose(exc)
+    assert diagnosis.next_step.startswith("Likely causes, most likely first: 1.")
+    assert "ATATT-fake-wrong-token" not in diagnosis.next_step
+    assert "ATATT-fake-wrong-token" not in diagnosis.what_happened
+
+
+def test_api_token_scopes_missing_offers_no_consent(sandbox):
+    diagnosis = failures.diagnose(trigger_api_token_scopes_missing(sandbox))
+    assert diagnosis.required_scopes == ()
+    assert "read:jira-user" in diagnosis.next_step

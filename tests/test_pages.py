@@ -801,6 +801,198 @@ def test_revoked_access_token_renewed_while_browsing():
         assert store.tokens(connection.id).access_token != "fake-dead"
 
 
+# Email + API token connections and the export page.
+
+PRACTICE_EMAIL = "practice.user@example.test"
+PRACTICE_TOKEN = "ATATT-practice-api-token"
+
+
+def submit_api_token(at: AppTest, site_url: str, email: str, token: str) -> AppTest:
+    at.text_input[0].set_value(site_url)
+    at.text_input[1].set_value(email)
+    at.text_input[2].set_value(token)
+    next(b for b in at.button if b.label == "Verify and save").click().run()
+    return at
+
+
+def api_token_page(environment: str = "practice") -> AppTest:
+    at = run_page("views/api_token.py")
+    at.radio(key="api_token_environment").set_value(environment).run()
+    return at
+
+
+def practice_site_url() -> str:
+    base = practice.ensure_sandbox("http://localhost:8501/callback")
+    return f"{base}/sites/practice-cloud"
+
+
+def connect_with_api_token(token: str = PRACTICE_TOKEN) -> AppTest:
+    at = api_token_page()
+    return submit_api_token(at, practice_site_url(), PRACTICE_EMAIL, token)
+
+
+def messages(at: AppTest) -> str:
+    """Return the page's rendered text without the values typed into fields."""
+    kinds = ("title", "markdown", "caption", "success", "error", "warning", "info")
+    parts = [str(element.value) for kind in kinds for element in getattr(at, kind)]
+    parts.extend(str(element.value) for element in at.code)
+    return plain("\n".join(parts))
+
+
+def stored_connections() -> list:
+    with Store.open() as store:
+        return store.list_connections()
+
+
+@pytest.mark.parametrize("page", ["views/api_token.py", "views/export.py"])
+def test_api_token_pages_render_before_setup(page):
+    at = run_page(page)
+    assert not at.exception
+
+
+def test_api_token_fields_have_help():
+    at = run_page("views/api_token.py")
+    assert [field.label for field in at.text_input] == [
+        "Site URL",
+        "Email",
+        "API token",
+    ]
+    for field in at.text_input:
+        assert field.help
+    assert "id.atlassian.com" in at.text_input[2].help
+    assert "OAuth" in all_text(at)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        (0, "https://example.test/board", "The site URL 'https://example.test/board'"),
+        (1, "person.example.test", "The email address 'person.example.test'"),
+        (2, '"ATATT-fake-token"', "The API token starts or ends with a quote mark"),
+    ],
+)
+def test_api_token_bad_field_stores_nothing(field, value, expected):
+    values = ["https://fake-site.atlassian.net", "person@example.test", "ATATT-fake"]
+    values[field] = value
+    at = submit_api_token(run_page("views/api_token.py"), *values)
+    assert not at.exception
+    errors = [plain(element.value) for element in at.error]
+    assert len(errors) == 1
+    assert expected in errors[0]
+    assert any("Nothing was saved" in plain(w.value) for w in at.warning)
+    assert stored_connections() == []
+
+
+def test_api_token_practice_hint_has_values():
+    at = api_token_page()
+    hint = all_text(at)
+    assert PRACTICE_EMAIL in hint
+    assert PRACTICE_TOKEN in hint
+    assert practice_site_url() in hint
+
+
+def test_api_token_wrong_token_stores_nothing():
+    at = connect_with_api_token("ATATT-fake-wrong-token")
+    assert not at.exception
+    shown = messages(at)
+    assert "did not accept the email and API token" in shown
+    assert "Likely causes, most likely first: 1." in shown
+    assert "ATATT-fake-wrong-token" not in shown
+    assert stored_connections() == []
+
+
+def test_api_token_practice_connects():
+    at = connect_with_api_token()
+    assert not at.exception
+    assert any("authenticated as Zoë Practice" in plain(s.value) for s in at.success)
+    assert all(PRACTICE_TOKEN not in plain(s.value) for s in at.success)
+    with Store.open() as store:
+        connection = store.active_connection()
+        assert connection.is_api_token
+        assert connection.environment == "practice"
+        assert connection.api_route == "site"
+        assert store.api_token(connection.id) == PRACTICE_TOKEN
+
+
+def test_jira_page_through_api_token():
+    connect_with_api_token()
+    at = run_page("views/jira.py")
+    assert not at.exception
+    keys = list(at.dataframe[0].value["key"])
+    assert keys == [p.key for p in practice_site_projects()[:50]]
+    paths = [record.path for record in at.session_state["request_log"].records()]
+    assert any(path.startswith("/sites/practice-cloud/rest/api/3/") for path in paths)
+    assert not any(path.startswith("/ex/") for path in paths)
+
+
+def test_sites_page_through_api_token():
+    connect_with_api_token()
+    at = run_page("views/sites.py")
+    assert not at.exception
+    headings = [plain(element.value) for element in at.subheader]
+    assert "Jira projects on practice-cloud" in headings
+
+
+def test_connection_page_shows_api_token():
+    connect_with_api_token()
+    at = run_page("views/connection.py")
+    assert not at.exception
+    shown = all_text(at)
+    assert "Email + API token connection" in shown
+    assert PRACTICE_EMAIL in shown
+    assert PRACTICE_TOKEN not in shown
+    assert not at.metric
+    assert "Refresh now" not in [button.label for button in at.button]
+
+
+def test_connection_page_disconnects_api_token():
+    connect_with_api_token()
+    at = run_page("views/connection.py")
+    at.button(key="confirm_disconnect").click().run()
+    assert not at.exception
+    assert any("Disconnected" in plain(s.value) for s in at.success)
+    assert stored_connections() == []
+
+
+def test_connection_picker_lists_api_token():
+    connect_through_callback()
+    connect_with_api_token()
+    at = run_page("views/connection.py")
+    choice = at.selectbox(key="connection_choice")
+    assert any("API token on" in label for label in choice.options)
+    oauth = next(item for item in stored_connections() if not item.is_api_token)
+    choice.set_value(oauth.id).run()
+    assert not at.exception
+    assert at.metric[0].label == "Access token expires in"
+
+
+def test_export_hides_api_token_unless_asked():
+    connect_with_api_token()
+    at = run_page("views/export.py")
+    assert not at.exception
+    assert PRACTICE_TOKEN not in all_text(at)
+    dotenv = next(code.value for code in at.code if "JIRA_API_TOKEN=" in code.value)
+    assert "JIRA_API_TOKEN='<paste the API token>'" in dotenv
+    assert f"JIRA_USERNAME='{PRACTICE_EMAIL}'" in dotenv
+    assert len(at.get("download_button")) == 3
+    at.checkbox(key="export_include_secrets").check().run()
+    assert not at.exception
+    assert f"JIRA_API_TOKEN='{PRACTICE_TOKEN}'" in all_text(at)
+
+
+def test_export_oauth_app_hides_client_secret():
+    connect_through_callback()
+    at = run_page("views/export.py")
+    assert not at.exception
+    shown = all_text(at)
+    assert PRACTICE_CLIENT_SECRET not in shown
+    assert "state=REPLACE_WITH_STATE" in shown
+    assert "read:jira-work, read:jira-user" in shown
+    assert len(at.get("download_button")) == 6
+    at.checkbox(key="export_include_secrets").check().run()
+    assert PRACTICE_CLIENT_SECRET in all_text(at)
+
+
 def test_consent_compares_registered_callback():
     start_practice()
     at = run_page("views/consent.py")

@@ -453,3 +453,158 @@ def test_data_dir_that_is_a_file(monkeypatch, tmp_path):
     with pytest.raises(StorageError) as caught:
         Store.open()
     assert str(blocker) in caught.value.message
+
+
+API_TOKEN = "ATATT-fake-api-token-5678"
+JIRA_SCOPES = ("read:jira-work", "read:jira-user")
+
+
+def save_api_token(store, environment="atlassian", token=API_TOKEN, **changes):
+    values = {
+        "environment": environment,
+        "site_url": "https://fake-site.atlassian.net",
+        "email": "person@example.test",
+        "api_route": "site",
+        "api_token": token,
+        "account": ALICE,
+        "cloud_id": "fake-cloud-id",
+        "scopes": JIRA_SCOPES,
+    }
+    return store.save_api_token_connection(**(values | changes))
+
+
+def test_api_token_connection_round_trip(store):
+    connection = save_api_token(store)
+    assert connection.kind == "api_token"
+    assert connection.app_id is None
+    assert connection.environment == "atlassian"
+    assert connection.site_url == "https://fake-site.atlassian.net"
+    assert connection.email == "person@example.test"
+    assert connection.api_route == "site"
+    assert connection.granted_scopes == JIRA_SCOPES
+    assert connection.label == ALICE.name
+    assert store.api_token(connection.id) == API_TOKEN
+
+
+def test_api_token_connection_becomes_active(store):
+    app = save_app(store)
+    connect_as(store, app, BOB)
+    connection = save_api_token(store)
+    assert store.active_connection() == connection
+    assert store.active_environment() == "atlassian"
+    assert store.active_app() == app
+
+
+def test_api_token_not_in_record_or_database(tmp_path):
+    path = tmp_path / "s.db"
+    with Store.open(path, vault=Vault(Fernet.generate_key())) as store:
+        connection = save_api_token(store)
+        assert API_TOKEN not in repr(connection)
+    assert API_TOKEN.encode() not in path.read_bytes()
+
+
+def test_api_token_replaces_same_site_and_email(store):
+    first = save_api_token(store)
+    second = save_api_token(store, token="ATATT-fake-new-token")
+    assert first.id == second.id
+    assert store.api_token(first.id) == "ATATT-fake-new-token"
+
+
+def test_api_token_listed_with_its_environment(store):
+    app = save_app(store)
+    connect_as(store, app, BOB)
+    practice = save_api_token(
+        store, "practice", site_url="http://127.0.0.1:1/sites/practice-cloud"
+    )
+    atlassian = [item.kind for item in store.list_connections("atlassian")]
+    assert atlassian == ["oauth"]
+    assert [item.id for item in store.list_connections("practice")] == [practice.id]
+    assert len(store.list_connections()) == 2
+
+
+def test_practice_api_token_switches_environment(store):
+    save_app(store)
+    save_api_token(store, "practice", site_url="http://127.0.0.1:1/sites/x")
+    assert store.active_environment() == "practice"
+    assert store.active_app() is None
+
+
+def test_set_active_api_token_connection_keeps_app(store):
+    app = save_app(store)
+    bob = connect_as(store, app, BOB)
+    token_connection = save_api_token(store)
+    store.set_active_connection(bob.id)
+    store.set_active_connection(token_connection.id)
+    assert store.active_connection().id == token_connection.id
+    assert store.active_app() == app
+
+
+def test_api_token_connection_has_no_oauth_tokens(store):
+    connection = save_api_token(store)
+    with pytest.raises(StorageError) as caught:
+        store.tokens(connection.id)
+    assert f"Connection {connection.id}" in caught.value.message
+
+
+def test_oauth_connection_has_no_api_token(store):
+    app = save_app(store)
+    connection = connect_as(store, app, BOB)
+    assert connection.kind == "oauth"
+    with pytest.raises(StorageError):
+        store.api_token(connection.id)
+
+
+def test_api_token_connection_never_expires(store):
+    connection = save_api_token(store)
+    assert connection.expires_at == float("inf")
+    assert not connection.has_refresh_token
+
+
+def test_delete_api_token_connection(store):
+    app = save_app(store)
+    bob = connect_as(store, app, BOB)
+    connection = save_api_token(store)
+    store.delete_connection(connection.id)
+    assert store.get_connection(connection.id) is None
+    assert store.active_connection().id == bob.id
+    assert store.get_app(app.id) == app
+
+
+def test_set_api_token_site_url(store):
+    connection = save_api_token(store, "practice", site_url="http://127.0.0.1:1/s/a")
+    store.set_api_token_site_url(connection.id, "http://127.0.0.1:2/s/a")
+    assert store.get_connection(connection.id).site_url == "http://127.0.0.1:2/s/a"
+
+
+def test_api_token_migration_from_0002(tmp_path):
+    path = tmp_path / "old.db"
+    vault = Vault(Fernet.generate_key())
+    db = sqlite_utils.Database(path)
+    db["migrations"].create({"name": str, "applied_at": float}, pk="name")
+    for name, migrate in MIGRATIONS[:2]:
+        migrate(db)
+        db["migrations"].insert({"name": name, "applied_at": 0.0})
+    app = {"id": 1, "environment": "practice", "client_id": "c", "redirect_uri": "r"}
+    db["apps"].insert(
+        app | {"auth_base": "https://a.test", "api_base": "https://b.test"}
+    )
+    db["connections"].insert(
+        {
+            "id": 7,
+            "app_id": 1,
+            "access_token": vault.encrypt("fake-old-access"),
+            "expires_at": 1_800_000_000.0,
+            "granted_at": 1.0,
+            "account_name": "Old Account",
+        }
+    )
+    db.close()
+    with Store.open(path, vault=vault) as upgraded:
+        names = [row["name"] for row in upgraded.db["migrations"].rows]
+        assert names[-1] == "0003_api_token_connections"
+        connection = upgraded.get_connection(7)
+        assert connection.kind == "oauth"
+        assert connection.environment == "practice"
+        assert connection.account_name == "Old Account"
+        assert upgraded.tokens(7).access_token == "fake-old-access"
+        assert [item.id for item in upgraded.list_connections("practice")] == [7]

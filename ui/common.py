@@ -26,6 +26,8 @@ PAGES = {
     "jira": "views/jira.py",
     "confluence": "views/confluence.py",
     "api_console": "views/api_console.py",
+    "api_token": "views/api_token.py",
+    "export": "views/export.py",
 }
 
 STEPS = (

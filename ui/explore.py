@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
+from urllib.parse import unquote, urlsplit
 
 import requests
 import streamlit as st
 
-from lib import atlassian, connect, failures, paging
+from lib import atlassian, connect, failures, paging, practice, settings
+from lib.api_token import (
+    CONFLUENCE,
+    JIRA,
+    SITE,
+    ApiTokenAuth,
+    ApiTokenEndpoints,
+)
 from lib.atlassian import Endpoints, Site
 from lib.errors import DashboardError, InvalidResponse
-from lib.http import RequestLog, create_session
+from lib.http import RequestLog, create_session, origin_of
 from lib.scopes import product_of
-from lib.store import AppRecord, ConnectionRecord, Store
+from lib.store import PRACTICE, AppRecord, ConnectionRecord, Store
 from ui import cache
 from ui.common import (
     PAGES,
     active_app,
     escape_markdown,
+    own_callback_url,
     practice_connection_is_stale,
     show_diagnosis,
     show_error,
@@ -37,12 +47,33 @@ def session_factory():
     return partial(create_session, request_log=request_log())
 
 
+# The scopes an API-token connection is taken to have for each product it signed
+# in to, so that the explorer pages' scope checks pass. A classic token acts with
+# all of the account's permissions. NOTE: a scoped token's scopes cannot be read
+# from any API, so a call it lacks a scope for fails with 401 at that call.
+API_TOKEN_SCOPES = {
+    JIRA: ("read:jira-work", "read:jira-user"),
+    CONFLUENCE: (
+        "read:confluence-user",
+        "read:confluence-space.summary",
+        "read:space:confluence",
+        "read:page:confluence",
+    ),
+}
+
+
+def api_token_scopes(products) -> tuple[str, ...]:
+    """Return the scopes the explorer assumes for an API token's products."""
+    return tuple(scope for product in products for scope in API_TOKEN_SCOPES[product])
+
+
 @dataclass
 class Explorer:
-    """The connection and site an explorer page works on."""
+    """The connection and site an explorer page works on. `app` is None for an
+    API-token connection."""
 
     store: Store
-    app: AppRecord
+    app: AppRecord | None
     connection: ConnectionRecord
     sites: tuple[Site, ...]
     site: Site
@@ -62,9 +93,10 @@ class Explorer:
 
 @dataclass
 class Grant:
-    """The active connection with a ready session and the sites it reaches."""
+    """The active connection with a ready session and the sites it reaches. `app`
+    is None for an API-token connection."""
 
-    app: AppRecord
+    app: AppRecord | None
     connection: ConnectionRecord
     sites: tuple[Site, ...]
     session: requests.Session
@@ -76,6 +108,8 @@ def open_grant(store: Store) -> Grant:
     stop the page."""
     app = active_app(store)
     connection = store.active_connection()
+    if connection is not None and connection.is_api_token:
+        return _open_api_token_grant(store, app, connection)
     if connection is None or app is None:
         st.info("Connect first: finish the setup steps up to the consent.")
         st.page_link(
@@ -106,6 +140,126 @@ def open_grant(store: Store) -> Grant:
         show_diagnosis(failures.explain("no_sites"))
         st.stop()
     return Grant(app, connection, sites, session, endpoints)
+
+
+def _open_api_token_grant(
+    store: Store, app: AppRecord | None, connection: ConnectionRecord
+) -> Grant:
+    """Return the session and the one site of an email + API token connection."""
+    if connection.environment == PRACTICE:
+        connection = follow_practice_sandbox(store, connection)
+    endpoints = api_token_endpoints(connection)
+    try:
+        token = store.api_token(connection.id)
+    except DashboardError as exc:
+        show_error(exc)
+        st.stop()
+    auth = ApiTokenAuth(connection.email, token, endpoints.api_origins)
+    session = create_session(auth=auth, request_log=request_log())
+    return Grant(app, connection, (api_token_site(connection),), session, endpoints)
+
+
+def api_token_endpoints(connection: ConnectionRecord) -> ApiTokenEndpoints:
+    """Return the API bases of an API-token connection: its site URL, or the
+    gateway (the practice sandbox in practice mode) for a scoped token."""
+    api_base = settings.ATLASSIAN_API_BASE
+    if connection.environment == PRACTICE:
+        api_base = origin_of(connection.site_url)
+    return ApiTokenEndpoints(
+        api_base=api_base, site_url=connection.site_url, route=connection.api_route
+    )
+
+
+def api_token_site(connection: ConnectionRecord) -> Site:
+    """Return the site of an API-token connection as the explorer pages use it.
+
+    A site whose tenant_info gave no cloud id gets a stable stand-in derived from
+    its URL: the site route does not put the cloud id in any request.
+    """
+    parts = urlsplit(connection.site_url)
+    if connection.environment == PRACTICE:
+        name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    else:
+        name = parts.hostname.split(".")[0]
+    cloud_id = connection.cloud_id
+    if not cloud_id:
+        digest = hashlib.sha256(connection.site_url.encode()).hexdigest()[:16]
+        cloud_id = f"site-{digest}"
+    return Site(
+        cloud_id=cloud_id,
+        name=name,
+        url=connection.site_url,
+        scopes=connection.granted_scopes,
+        avatar_url=None,
+    )
+
+
+def follow_practice_sandbox(
+    store: Store, connection: ConnectionRecord
+) -> ConnectionRecord:
+    """Point a practice site URL at the running sandbox, which takes a new port
+    each time the dashboard starts. The practice API token itself stays valid."""
+    try:
+        base = practice.ensure_sandbox(own_callback_url())
+    except OSError as exc:
+        st.error(f"The practice sandbox could not start: {exc}.")
+        st.info("Another program may hold the ports; restart the dashboard.")
+        st.stop()
+    site_url = base + urlsplit(connection.site_url).path
+    if site_url != connection.site_url:
+        store.set_api_token_site_url(connection.id, site_url)
+        connection = store.get_connection(connection.id)
+    return connection
+
+
+def show_api_token_connection(store: Store, connection: ConnectionRecord) -> None:
+    """Show who an email + API token connection signs in as, and offer to delete
+    it. Such a connection has no expiry to count down and nothing to refresh."""
+    where = (
+        "the practice sandbox"
+        if connection.environment == PRACTICE
+        else "Atlassian Cloud"
+    )
+    route = (
+        "the site URL (a classic token)"
+        if connection.api_route == SITE
+        else "the API gateway (a scoped token)"
+    )
+    products = api_token_site(connection).products
+    saved = datetime.fromtimestamp(connection.granted_at, UTC)
+
+    st.write(
+        escape_markdown(
+            f"Email + API token connection to {where}, signed in as "
+            f"{connection.label} ({connection.email}) on {connection.site_url}, "
+            f"through {route}. Verified {saved:%Y-%m-%d %H:%M:%S} UTC."
+        )
+    )
+    names = ", ".join(name.capitalize() for name in products) or "none"
+    st.write(f"Products the token signed in to: {names}.")
+    st.caption(
+        "An API token has no refresh and no expiry this dashboard can read. When "
+        "it is revoked or expires (at most a year after it was created), create a "
+        "new one and verify it again on the email + API token page."
+    )
+
+    links = st.columns(3)
+    links[0].page_link(
+        PAGES["sites"], label="Browse your site", icon=":material/travel_explore:"
+    )
+    links[1].page_link(
+        PAGES["api_token"], label="Verify a new token", icon=":material/password:"
+    )
+    with links[2].popover("Disconnect", icon=":material/link_off:"):
+        st.write(
+            "Delete this connection and its API token from this computer? The "
+            "token stays valid at Atlassian until you revoke it at "
+            "id.atlassian.com."
+        )
+        if st.button("Yes, delete the API token", key="confirm_disconnect"):
+            store.delete_connection(connection.id)
+            st.session_state["disconnected"] = True
+            st.rerun()
 
 
 def open_explorer(store: Store) -> Explorer:

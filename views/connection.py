@@ -19,7 +19,7 @@ from ui.common import (
     show_error,
     stepper,
 )
-from ui.explore import session_factory
+from ui.explore import session_factory, show_api_token_connection
 
 store = open_store()
 app = active_app(store)
@@ -31,7 +31,7 @@ stepper(store, current="connection")
 if st.session_state.pop("disconnected", False):
     st.success("Disconnected: the connection's tokens were deleted.")
 
-if connection is None or app is None:
+if connection is None or (app is None and not connection.is_api_token):
     st.info("There is no connection yet. Finish the consent step first.")
     st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
     st.stop()
@@ -73,13 +73,15 @@ def _timestamp(seconds: float | None) -> str:
 
 
 def _describe(item) -> str:
+    if item.is_api_token:
+        return f"{item.label}, API token on {item.site_url}"
     owner = store.get_app(item.app_id)
     client = owner.client_id if owner else "an app no longer stored"
     state = " (needs consent again)" if item.status == connect.NEEDS_CONSENT else ""
     return f"{item.label}, app {client}{state}"
 
 
-connections = store.list_connections(app.environment)
+connections = store.list_connections(connection.environment)
 if len(connections) > 1:
     labels = {item.id: _describe(item) for item in connections}
     st.session_state["connection_choice"] = connection.id
@@ -93,6 +95,11 @@ if len(connections) > 1:
         help="Each Atlassian account (or OAuth app) that consented has its own "
         "connection. The explorer pages use the one chosen here.",
     )
+
+# An email + API token connection has no app, expiry, refresh or consent.
+if connection.is_api_token:
+    show_api_token_connection(store, connection)
+    st.stop()
 
 
 where = "the practice sandbox" if app.is_practice else "Atlassian Cloud"
