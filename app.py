@@ -10,8 +10,8 @@ import logging
 import streamlit as st
 
 from lib.errors import DashboardError
+from ui import request_log
 from ui.common import PAGES, show_error
-from ui.explore import show_request_log
 
 logger = logging.getLogger("lib.app")
 
@@ -87,7 +87,7 @@ navigation = st.navigation(
 if st.session_state.pop("switch_to_consent", False):
     # Set by the action of a failure, such as ticking a missing scope.
     st.switch_page(PAGES["consent"])
-show_request_log()
+request_log.reserve()
 try:
     navigation.run()
 except DashboardError as exc:
@@ -103,3 +103,5 @@ except Exception as exc:
         icon=":material/error:",
     )
     st.info("Reload the page. If it happens again, report the log lines.")
+# A page that stopped early drew the log itself (ui.request_log.stop_page).
+request_log.draw()

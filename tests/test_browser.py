@@ -347,7 +347,9 @@ def choose(page, label: str, text: str) -> None:
     box = page.get_by_role("combobox", name=label)
     box.click()
     box.fill(text)
-    page.keyboard.press("Enter")
+    # Click the filtered option once it is drawn; Enter pressed before the list
+    # has filtered picks nothing.
+    page.get_by_role("option").filter(has_text=text).first.click(timeout=WAIT)
     wait_idle(page)
 
 

@@ -1055,3 +1055,14 @@ def test_practice_not_shared_stops_the_consent():
     at.button[0].click().run()
     assert not at.exception
     assert any("works only for its owner" in plain(e.value) for e in at.error)
+
+
+def test_request_log_lists_the_calls_of_a_page_that_stopped():
+    connect_through_callback()
+    trigger_practice_failure("outage")
+    at = run_page("views/jira.py")
+    assert at.error
+    labels = [expander.label for expander in at.sidebar.expander]
+    count = len(at.session_state["request_log"])
+    assert count > 0
+    assert labels == [f"Request log ({count})"]

@@ -11,6 +11,7 @@ import streamlit as st
 from lib import failures, practice, settings
 from lib.errors import DashboardError, InvalidInput, StorageError
 from lib.store import AppRecord, ConnectionRecord, Store
+from ui.request_log import stop_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +51,7 @@ def open_store() -> Store:
         return Store.open()
     except StorageError as exc:
         show_error(exc)
-        st.stop()
+        stop_page()
 
 
 def app_url() -> str:
@@ -77,7 +78,7 @@ def active_app(store: Store) -> AppRecord | None:
     except OSError as exc:
         st.error(f"The practice sandbox could not start: {exc}.")
         st.info("Another program may hold the ports; restart the dashboard.")
-        st.stop()
+        stop_page()
 
 
 def show_error(exc: DashboardError) -> None:

@@ -21,7 +21,7 @@ from lib.api_token import (
 )
 from lib.atlassian import Endpoints, Site
 from lib.errors import DashboardError, InvalidResponse
-from lib.http import RequestLog, create_session, origin_of
+from lib.http import create_session, origin_of
 from lib.scopes import product_of
 from lib.store import PRACTICE, AppRecord, ConnectionRecord, Store
 from ui import cache
@@ -34,13 +34,9 @@ from ui.common import (
     show_diagnosis,
     show_error,
 )
+from ui.request_log import request_log, stop_page
 
 SITE_WIDGET_KEY = "site_choice"
-
-
-def request_log() -> RequestLog:
-    """Return this browser session's log of outbound calls."""
-    return st.session_state.setdefault("request_log", RequestLog())
 
 
 def session_factory():
@@ -115,14 +111,14 @@ def open_grant(store: Store) -> Grant:
         st.page_link(
             PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:"
         )
-        st.stop()
+        stop_page()
     if practice_connection_is_stale(app, connection):
         st.warning(
             "The practice sandbox restarted since this connection was made, so its "
             "tokens no longer work. Consent again to browse the practice sites."
         )
         st.page_link(PAGES["consent"], label="Consent again", icon=":material/replay:")
-        st.stop()
+        stop_page()
 
     try:
         session, endpoints = connect.authorized_session(
@@ -135,10 +131,10 @@ def open_grant(store: Store) -> Grant:
         )
     except DashboardError as exc:
         show_error(exc)
-        st.stop()
+        stop_page()
     if not sites:
         show_diagnosis(failures.explain("no_sites"))
-        st.stop()
+        stop_page()
     return Grant(app, connection, sites, session, endpoints)
 
 
@@ -153,7 +149,7 @@ def _open_api_token_grant(
         token = store.api_token(connection.id)
     except DashboardError as exc:
         show_error(exc)
-        st.stop()
+        stop_page()
     auth = ApiTokenAuth(connection.email, token, endpoints.api_origins)
     session = create_session(auth=auth, request_log=request_log())
     return Grant(app, connection, (api_token_site(connection),), session, endpoints)
@@ -204,7 +200,7 @@ def follow_practice_sandbox(
     except OSError as exc:
         st.error(f"The practice sandbox could not start: {exc}.")
         st.info("Another program may hold the ports; restart the dashboard.")
-        st.stop()
+        stop_page()
     site_url = base + urlsplit(connection.site_url).path
     if site_url != connection.site_url:
         store.set_api_token_site_url(connection.id, site_url)
@@ -316,7 +312,7 @@ def choose_site(store: Store, connection: ConnectionRecord, sites) -> Site:
             f"{several.next_step}",
             icon=":material/travel_explore:",
         )
-        st.stop()
+        stop_page()
     return by_id[current]
 
 
@@ -403,14 +399,6 @@ def continue_pages(
         raise
 
 
-def _short_path(path: str) -> str:
-    """Drop the gateway prefix (/ex/jira/<cloud id>) that every call shares."""
-    parts = path.split("/")
-    if len(parts) > 3 and parts[1] == "ex":
-        return "/" + "/".join(parts[4:])
-    return path
-
-
 def missing_product_text(product: str, granted_scopes) -> str:
     """Explain why a site shows no Jira or Confluence, and what to do about it."""
     granted_for_product = [
@@ -450,38 +438,3 @@ def refresh_button(scope: str, label: str = "Refresh") -> None:
     if st.button(label, key=f"refresh:{scope}", icon=":material/refresh:"):
         cache.clear(scope)
         st.rerun()
-
-
-def show_request_log() -> None:
-    """Show this tab's last calls in the sidebar: no query, body or header.
-
-    It is drawn before the page runs (a page that stops early would drop it
-    otherwise) and redrawn every few seconds, so a page's own calls appear too.
-    """
-    with st.sidebar:
-        _request_log_panel()
-
-
-@st.fragment(run_every=3)
-def _request_log_panel() -> None:
-    records = request_log().records()
-    with st.expander(f"Request log ({len(records)})"):
-        if not records:
-            st.caption("No calls yet in this browser tab.")
-            return
-        st.dataframe(
-            [
-                {
-                    "status": record.status if record.status is not None else "—",
-                    "call": f"{record.method} {_short_path(record.path)}",
-                    "ms": round(record.duration_ms),
-                    "retries": record.retries,
-                    "error": record.error or "",
-                    "host": record.host,
-                }
-                for record in records
-            ],
-            hide_index=True,
-            width="stretch",
-        )
-        st.caption(escape_markdown("Newest first. Bodies and headers are never kept."))

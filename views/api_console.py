@@ -6,6 +6,7 @@ from lib import api_console
 from lib.errors import DashboardError, InvalidInput
 from ui.common import escape_markdown, open_store, show_error, show_field_error
 from ui.explore import open_explorer
+from ui.request_log import stop_page
 
 EXAMPLES = {
     "jira": "/rest/api/3/myself",
@@ -58,7 +59,7 @@ base = (
 st.caption(f"API base: `{base}`")
 
 if not submitted:
-    st.stop()
+    stop_page()
 
 try:
     request = api_console.build_request(
@@ -66,7 +67,7 @@ try:
     )
 except InvalidInput as exc:
     show_field_error(exc)
-    st.stop()
+    stop_page()
 
 st.subheader("The same call elsewhere")
 st.caption("The token is a placeholder: set ATLASSIAN_ACCESS_TOKEN yourself.")
@@ -78,7 +79,7 @@ try:
     response = api_console.send(explorer.session, request)
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 st.subheader("Response")
 status_columns = st.columns(3)

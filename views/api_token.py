@@ -15,6 +15,7 @@ from ui.common import (
     show_field_error,
 )
 from ui.explore import api_token_scopes, session_factory
+from ui.request_log import stop_page
 
 ERRORS_KEY = "api_token_errors"
 SAVED_KEY = "api_token_saved"
@@ -50,7 +51,7 @@ if environment == PRACTICE:
     except OSError as exc:
         st.error(f"The practice sandbox could not start: {exc}.")
         st.info("Another program may hold the ports; restart the dashboard.")
-        st.stop()
+        stop_page()
     st.info(
         "Practice mode: use the sandbox's practice account. Site URL "
         f"{practice_base}/sites/practice-cloud, email {PRACTICE_API_TOKEN_EMAIL}, "

@@ -7,6 +7,7 @@ from lib import connect, oauth
 from lib.errors import DashboardError, NetworkError, StateReplayed, StorageError
 from lib.store import hash_state
 from ui.common import PAGES, active_app, open_store, show_error, stepper
+from ui.request_log import stop_page
 
 store = open_store()
 
@@ -22,7 +23,7 @@ if not query:
         "tokens. Nothing arrived in this visit."
     )
     st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
-    st.stop()
+    stop_page()
 
 try:
     callback = oauth.callback_from_query(query)
@@ -32,7 +33,7 @@ except (StorageError, NetworkError) as exc:
     # Nothing was used up: the address stays so that a reload tries again.
     show_error(exc)
     st.info("Reload this page to try again once the problem is fixed.")
-    st.stop()
+    stop_page()
 except StateReplayed as exc:
     st.query_params.clear()
     pending = store.pending_state(hash_state(callback.state or ""))
@@ -48,14 +49,14 @@ except StateReplayed as exc:
         )
     else:
         show_error(exc)
-    st.stop()
+    stop_page()
 except DashboardError as exc:
     st.query_params.clear()
     show_error(exc)
     st.page_link(
         PAGES["consent"], label="Back to Consent", icon=":material/arrow_back:"
     )
-    st.stop()
+    stop_page()
 
 # The code must not survive a reload.
 st.query_params.clear()

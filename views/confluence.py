@@ -15,6 +15,7 @@ from ui.explore import (
     refresh_button,
     site_link,
 )
+from ui.request_log import stop_page
 
 store = open_store()
 explorer = open_explorer(store)
@@ -25,7 +26,7 @@ st.title("Confluence")
 st.caption(escape_markdown(f"Site {site.name} ({site.url})"))
 if "confluence" not in site.products:
     st.info(missing_product_text("Confluence", granted))
-    st.stop()
+    stop_page()
 
 api = confluence.confluence_api_for(granted)
 if api is None:
@@ -33,7 +34,7 @@ if api is None:
         "No granted scope lets the dashboard list spaces. Tick "
         "read:space:confluence (REST v2) on the Scopes page and consent again."
     )
-    st.stop()
+    stop_page()
 if api == "v1":
     st.info(
         "Spaces come from the v1 API (/wiki/rest/api/space), because only classic "
@@ -91,7 +92,7 @@ try:
         cache.put(spaces_key, loaded)
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 
 def _next_spaces(next_url: str):
@@ -149,7 +150,7 @@ space_id = choose_item(
     key="confluence_space",
 )
 if space_id is None:
-    st.stop()
+    stop_page()
 space = by_id[space_id]
 st.header(escape_markdown(f"Pages of {space.name}"))
 if not ENDPOINT_SCOPES["/wiki/api/v2/spaces/{id}/pages"].is_met_by(granted):
@@ -157,7 +158,7 @@ if not ENDPOINT_SCOPES["/wiki/api/v2/spaces/{id}/pages"].is_met_by(granted):
         "Listing pages needs read:page:confluence (REST v2). Tick it on the Scopes "
         "page and consent again."
     )
-    st.stop()
+    stop_page()
 
 pages_key = explorer.key("pages", space.id)
 try:
@@ -168,7 +169,7 @@ try:
         cache.put(pages_key, page_list)
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 if page_list["next"] and st.button("Load more pages", key="more_pages"):
     try:
@@ -200,7 +201,7 @@ st.dataframe(
 )
 if not pages:
     st.info("This space has no pages your account can see.")
-    st.stop()
+    stop_page()
 
 # One page ----------------------------------------------------------------------
 
@@ -212,7 +213,7 @@ page_id = choose_item(
     key="confluence_page",
 )
 if page_id is None:
-    st.stop()
+    stop_page()
 chosen = pages_by_id[page_id]
 body_format = st.radio(
     "Body format",
@@ -237,7 +238,7 @@ try:
     )
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 st.subheader(escape_markdown(body.page.title or "(untitled)"))
 if body.page.webui:

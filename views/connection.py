@@ -20,6 +20,7 @@ from ui.common import (
     stepper,
 )
 from ui.explore import session_factory, show_api_token_connection
+from ui.request_log import stop_page
 
 store = open_store()
 app = active_app(store)
@@ -34,7 +35,7 @@ if st.session_state.pop("disconnected", False):
 if connection is None or (app is None and not connection.is_api_token):
     st.info("There is no connection yet. Finish the consent step first.")
     st.page_link(PAGES["consent"], label="Go to Consent", icon=":material/arrow_back:")
-    st.stop()
+    stop_page()
 
 
 def _use_connection(widget_key: str) -> None:
@@ -99,7 +100,7 @@ if len(connections) > 1:
 # An email + API token connection has no app, expiry, refresh or consent.
 if connection.is_api_token:
     show_api_token_connection(store, connection)
-    st.stop()
+    stop_page()
 
 
 where = "the practice sandbox" if app.is_practice else "Atlassian Cloud"

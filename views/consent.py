@@ -18,6 +18,7 @@ from ui.common import (
     show_error,
     stepper,
 )
+from ui.request_log import stop_page
 
 # A started consent is renewed when less than this many seconds of its life remain.
 RENEW_MARGIN = 60
@@ -33,12 +34,12 @@ if app is None:
     st.page_link(
         PAGES["credentials"], label="Go to Credentials", icon=":material/arrow_forward:"
     )
-    st.stop()
+    stop_page()
 scopes = store.selected_scopes()
 if not scopes:
     st.warning("Choose at least one scope first.", icon=":material/checklist:")
     st.page_link(PAGES["scopes"], label="Go to Scopes", icon=":material/arrow_forward:")
-    st.stop()
+    stop_page()
 
 
 def _renewed_connection():
@@ -127,9 +128,9 @@ try:
 except DashboardError as exc:
     show_error(exc)
     st.page_link(PAGES["scopes"], label="Check the scopes", icon=":material/checklist:")
-    st.stop()
+    stop_page()
 if _show_outcome(consent):
-    st.stop()
+    stop_page()
 if renewed is not None:
     st.info(
         f"This consent renews the connection {escape_markdown(renewed.label)}: "

@@ -9,6 +9,7 @@ from lib.api_token import GATEWAY
 from lib.errors import DashboardError
 from ui.common import PAGES, active_app, escape_markdown, open_store, show_error
 from ui.explore import api_token_endpoints, follow_practice_sandbox
+from ui.request_log import stop_page
 
 store = open_store()
 app = active_app(store)
@@ -23,7 +24,7 @@ st.write(
 if connection is None and app is None:
     st.info("There is nothing to export yet: connect first.")
     st.page_link(PAGES["home"], label="Go to Start", icon=":material/arrow_back:")
-    st.stop()
+    stop_page()
 
 include_secrets = st.checkbox(
     "Include secrets",
@@ -96,7 +97,7 @@ try:
         st.caption(escape_markdown(f"OAuth 2.0 (3LO) app {app.client_id}."))
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 if include_secrets:
     st.warning(

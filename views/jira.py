@@ -17,6 +17,7 @@ from ui.explore import (
     restore,
     site_link,
 )
+from ui.request_log import stop_page
 
 PAGE_SIZE = 50
 
@@ -28,7 +29,7 @@ st.title("Jira")
 st.caption(escape_markdown(f"Site {site.name} ({site.url})"))
 if "jira" not in site.products:
     st.info(missing_product_text("Jira", explorer.connection.granted_scopes))
-    st.stop()
+    stop_page()
 
 
 def _project_rows(projects) -> list[dict]:
@@ -147,7 +148,7 @@ try:
             st.rerun()
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 st.dataframe(
     _project_rows(projects),
@@ -179,7 +180,7 @@ keep("jira_mode")
 if mode == "project":
     if not project_key:
         st.info("Choose a project above to see its issues.")
-        st.stop()
+        stop_page()
     jql = jira.project_jql(project_key)
     st.caption(f"JQL built from the project key: `{jql}`")
 else:
@@ -196,7 +197,7 @@ else:
     keep("jira_jql")
     if not jql.strip():
         st.info("Write a JQL query, for example project = ENG ORDER BY created DESC.")
-        st.stop()
+        stop_page()
 
 issues_key = explorer.key("issues", jql)
 loaded = cache.get(issues_key)
@@ -207,7 +208,7 @@ try:
         cache.put(issues_key, loaded)
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 issues = loaded["items"]
 count_columns = st.columns([1, 1, 2])
@@ -287,7 +288,7 @@ chosen_key = choose_item(
     key="jira_issue",
 )
 if chosen_key is None:
-    st.stop()
+    stop_page()
 try:
     detail = cache.cached(
         explorer.key("issue", chosen_key),
@@ -295,7 +296,7 @@ try:
     )
 except DashboardError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 
 issue = detail.issue
 st.subheader(escape_markdown(f"{issue.key}: {issue.summary or '(no summary)'}"))
