@@ -1140,3 +1140,83 @@ def test_stats_count_token_requests_until_reset(fresh_server):
     requests.post(f"{url}/_sandbox/reset", timeout=TIMEOUT)
     stats = requests.get(f"{url}/_sandbox/stats", timeout=TIMEOUT).json()
     assert stats == {"token_requests": {}}
+
+
+# Fault kinds that break the connection instead of responding with a status.
+
+
+def post_fault(url: str, **fault) -> requests.Response:
+    return requests.post(f"{url}/_sandbox/faults", json=fault, timeout=TIMEOUT)
+
+
+def test_fault_reset_sends_no_response(fresh_server):
+    url = fresh_server.base_url
+    assert post_fault(url, path_prefix="/me", kind="reset").status_code == 200
+    with pytest.raises(requests.ConnectionError) as caught:
+        requests.get(f"{url}/me", timeout=TIMEOUT)
+    assert "reset" in str(caught.value).lower()
+    assert requests.get(f"{url}/me", timeout=TIMEOUT).status_code == 401
+
+
+def test_fault_truncate_cuts_body(fresh_server):
+    url = fresh_server.base_url
+    post_fault(url, path_prefix="/me", kind="truncate")
+    response = requests.get(f"{url}/me", timeout=TIMEOUT, stream=True)
+    assert response.status_code == 401
+    declared = int(response.headers["Content-Length"])
+    with pytest.raises(requests.exceptions.ChunkedEncodingError) as caught:
+        response.content  # noqa: B018 - reading the body is the test
+    assert f"{declared // 2} bytes read" in str(caught.value)
+
+
+def test_fault_stall_then_route_responds(fresh_server):
+    url = fresh_server.base_url
+    post_fault(url, path_prefix="/me", kind="stall", seconds=0.5)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{url}/me", timeout=(TIMEOUT, 0.1))
+    assert requests.get(f"{url}/me", timeout=TIMEOUT).status_code == 401
+
+
+def test_fault_stall_with_status(fresh_server):
+    url = fresh_server.base_url
+    post_fault(url, path_prefix="/me", kind="stall", seconds=0.2, status=503)
+    started = time.monotonic()
+    response = requests.get(f"{url}/me", timeout=TIMEOUT)
+    assert response.status_code == 503
+    assert time.monotonic() - started >= 0.2
+
+
+def test_fault_2xx_replaces_response_and_type(fresh_server):
+    url = fresh_server.base_url
+    page = "<html><body>Sign in</body></html>"
+    post_fault(url, path_prefix="/me", status=200, body=page, content_type="text/html")
+    response = requests.get(f"{url}/me", timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert response.text == page
+
+
+def test_fault_add_response_names_kind(fresh_server):
+    url = fresh_server.base_url
+    added = post_fault(url, path_prefix="/me", kind="reset", count=2).json()
+    assert added == {"path_prefix": "/me", "kind": "reset", "status": None, "count": 2}
+
+
+@pytest.mark.parametrize(
+    ("fault", "fragment"),
+    [
+        ({"kind": "explode"}, "kind must be one of"),
+        ({"kind": "reset", "status": 500}, "takes no status"),
+        ({"kind": "truncate", "status": 500}, "takes no status"),
+        ({"kind": "stall"}, "seconds must be"),
+        ({"kind": "stall", "seconds": 61}, "seconds must be"),
+        ({"kind": "stall", "seconds": True}, "seconds must be"),
+        ({"status": 500, "seconds": 1}, "only to a stall fault"),
+        ({"status": 199}, "status must be a whole number from 200 to 599"),
+        ({}, "status is required"),
+    ],
+)
+def test_fault_rejected(fresh_server, fault, fragment):
+    response = post_fault(fresh_server.base_url, path_prefix="/me", **fault)
+    assert response.status_code == 400
+    assert fragment in response.json()["error"]

@@ -1,7 +1,8 @@
 """Control routes under /_sandbox, and the middleware that adds latency and faults.
 
 Real Atlassian has none of these. They let the app register its callback URL and
-let tests change switches, inject error responses and reset the OAuth state.
+let tests change switches, inject error responses and broken connections, and
+reset the OAuth state.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import asyncio
 import json
 import logging
 import math
+import socket
+import struct
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -203,27 +207,78 @@ async def faults(request: Request) -> Response:
         return _bad_request(str(exc))
     sandbox.add_fault(fault)
     return JSONResponse(
-        {"path_prefix": fault.path_prefix, "status": fault.status, "count": fault.count}
+        {
+            "path_prefix": fault.path_prefix,
+            "kind": fault.kind,
+            "status": fault.status or None,
+            "count": fault.count,
+        }
     )
 
 
-def _parse_fault(body: dict) -> Fault:
+FAULT_KINDS = ("status", "reset", "truncate", "stall")
+MAX_STALL_SECONDS = 60.0
+
+
+@dataclass
+class InjectedFault(Fault):
+    """A Fault with the way it breaks the request.
+
+    `kind` "status" sends the response of `status` and `body`. "reset" closes the
+    connection with a TCP reset before any response byte. "truncate" lets the
+    route respond, sends its status line, headers and the first half of its body,
+    then closes the connection. "stall" waits `seconds` before the route responds,
+    or before the `status` response when a status is given. A string body is
+    sent with `content_type` (text/plain when None).
+    """
+
+    kind: str = "status"
+    seconds: float = 0.0
+    content_type: str | None = None
+
+
+def _parse_fault(body: dict) -> InjectedFault:
     path_prefix = _string(body, "path_prefix")
     if not path_prefix.startswith("/"):
         raise InvalidControlRequest("path_prefix must start with /")
-    status = _integer(body, "status", None, 400, 599)
-    if status is None:
-        raise InvalidControlRequest("status is required: a number from 400 to 599")
-    return Fault(
+    kind = body.get("kind", "status")
+    if kind not in FAULT_KINDS:
+        raise InvalidControlRequest(f"kind must be one of {', '.join(FAULT_KINDS)}")
+    status = _integer(body, "status", None, 200, 599)
+    if status is None and kind == "status":
+        raise InvalidControlRequest("status is required: a number from 200 to 599")
+    if status is not None and kind in ("reset", "truncate"):
+        raise InvalidControlRequest(f"a {kind} fault takes no status")
+    return InjectedFault(
         path_prefix=path_prefix,
-        status=status,
+        status=status or 0,
         count=_integer(body, "count", 1, 1, 1_000_000),
         retry_after=_integer(body, "retry_after", None, 0, 86400),
         retry_after_text=_string(body, "retry_after_text", required=False),
         body=body.get("body"),
         reason=_string(body, "reason", required=False),
         method=_string(body, "method", required=False),
+        kind=kind,
+        seconds=_stall_seconds(body, kind),
+        content_type=_string(body, "content_type", required=False),
     )
+
+
+def _stall_seconds(body: dict, kind: str) -> float:
+    value = body.get("seconds")
+    if value is None and kind != "stall":
+        return 0.0
+    if kind != "stall":
+        raise InvalidControlRequest("seconds applies only to a stall fault")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_STALL_SECONDS
+    ):
+        raise InvalidControlRequest(
+            f"seconds must be a number above 0 and at most {MAX_STALL_SECONDS:g}"
+        )
+    return float(value)
 
 
 async def stats(request: Request) -> Response:
@@ -259,7 +314,12 @@ def fault_response(fault: Fault, now: float) -> Response:
         headers["RateLimit-Reason"] = fault.reason or "jira-quota-based"
 
     if isinstance(fault.body, str):
-        return PlainTextResponse(fault.body, status_code=fault.status, headers=headers)
+        return PlainTextResponse(
+            fault.body,
+            status_code=fault.status,
+            headers=headers,
+            media_type=getattr(fault, "content_type", None) or "text/plain",
+        )
     body = fault.body
     if body is None:
         phrase = HTTPStatus(fault.status).phrase if _is_known(fault.status) else "Error"
@@ -289,9 +349,79 @@ class LatencyAndFaults:
             await asyncio.sleep(latency / 1000)
 
         fault = self.sandbox.take_fault(scope["method"], path)
-        if fault is not None:
-            logger.info("Injected %d for %s %s", fault.status, scope["method"], path)
-            response = fault_response(fault, self.sandbox.now())
-            await response(scope, receive, send)
+        if fault is None:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+
+        kind = getattr(fault, "kind", "status")
+        logger.info(
+            "Injected %s fault (status %s) for %s %s",
+            kind,
+            fault.status or "none",
+            scope["method"],
+            path,
+        )
+        if kind == "reset":
+            await _reset_connection()
+            return
+        if kind == "truncate":
+            # uvicorn closes the connection when the app returns with the body
+            # unfinished, and logs "ASGI callable returned without completing
+            # response".
+            await self.app(scope, receive, _send_half_body(send))
+            return
+        if kind == "stall":
+            await asyncio.sleep(fault.seconds)
+            if not fault.status:
+                await self.app(scope, receive, send)
+                return
+        response = fault_response(fault, self.sandbox.now())
+        await response(scope, receive, send)
+
+
+def _send_half_body(send: Send) -> Send:
+    """Wrap `send` so that the headers go out unchanged, Content-Length included,
+    but only the first half of the first body message follows."""
+    body_sent = False
+
+    async def send_half(message) -> None:
+        nonlocal body_sent
+        if message["type"] == "http.response.start":
+            await send(message)
+        elif message["type"] == "http.response.body" and not body_sent:
+            body = message.get("body", b"")
+            body_sent = True
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": body[: len(body) // 2],
+                    "more_body": True,
+                }
+            )
+
+    return send_half
+
+
+async def _reset_connection() -> None:
+    """Close the current request's connection with a TCP reset (RST).
+
+    ASGI gives an app no handle on its connection. uvicorn 0.55 serves each
+    request in a task whose coroutine is `RequestResponseCycle.run_asgi`, so the
+    transport is found through that coroutine's `self`.
+    """
+    task = asyncio.current_task()
+    coroutine = task.get_coro() if task is not None else None
+    frame = getattr(coroutine, "cr_frame", None)
+    cycle = frame.f_locals.get("self") if frame is not None else None
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("A reset fault needs uvicorn's h11 connection to close")
+
+    connection = transport.get_extra_info("socket")
+    if connection is not None:
+        # A zero linger time makes close() send RST instead of FIN.
+        linger = struct.pack("ii", 1, 0)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+    transport.abort()
+    # Let the transport report the lost connection, so that uvicorn sends nothing.
+    await asyncio.sleep(0)
