@@ -37,6 +37,7 @@ TOKEN_ENV_VAR = "ATLASSIAN_ACCESS_TOKEN"
 TOKEN_PLACEHOLDER = "$" + TOKEN_ENV_VAR
 
 MAX_PATH_LENGTH = 2000  # characters of the path field
+MAX_QUERY_LENGTH = 8000  # characters of the query field
 MAX_REQUEST_BODY_BYTES = 1024 * 1024  # UTF-8 bytes of the body field
 MAX_BODY_DEPTH = 64
 MAX_BODY_BYTES = 5 * 1024 * 1024  # bytes of a response body that `send` reads
@@ -358,6 +359,14 @@ def parse_query(text: str) -> tuple[tuple[str, str], ...]:
     Blank lines are ignored, a value may contain "=", and whitespace around names
     and values is removed.
     """
+    if len(text) > MAX_QUERY_LENGTH:
+        raise InvalidInput(
+            "query",
+            f"The query is {len(text):,} characters long, and the console accepts "
+            f"at most {MAX_QUERY_LENGTH:,}.",
+            hint="Shorten it: servers and proxies refuse such long addresses. Send "
+            "large inputs in a POST body instead.",
+        )
     lines = text.splitlines()
     filled = [line for line in lines if line.strip()]
     if len(filled) == 1:

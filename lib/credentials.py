@@ -39,7 +39,7 @@ def _validate_token_like(
 
     Messages never repeat a secret's value.
     """
-    shown = "" if secret else f" {_preview(value)}"
+    shown = "" if secret else f" {_preview_uri(value or '')}"
     text = (value or "").strip()
     where = "Settings of your app in the developer console"
     if not text:
@@ -73,6 +73,13 @@ def _validate_token_like(
             f"The {label}{shown} contains characters that are not plain ASCII.",
             hint=f"Copy it again from {where}; typed or translated text will not work.",
         )
+    if "://" in text:
+        raise InvalidInput(
+            field_name,
+            f"The {label}{shown} is a web address, not a {label}.",
+            hint=f"Copy the {label} from {where}. The callback URL goes in the "
+            "Redirect URI field.",
+        )
     return text
 
 
@@ -81,6 +88,15 @@ def _preview(value: str | None) -> str:
     if len(text) > 40:
         text = text[:37] + "…"
     return repr(text)
+
+
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
+
+
+def _preview_uri(value: str) -> str:
+    """Return a URI for a message, with any user name and password replaced by …,
+    because the part before @ may contain a password."""
+    return _preview(_USER_INFO.sub(r"\1…@", value.strip()))
 
 
 def validate_redirect_uri(value: str | None) -> str:
@@ -115,17 +131,17 @@ def _check_uri_text(text: str) -> None:
         )
     if text[0] in _QUOTES or text[-1] in _QUOTES:
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} starts or ends with a quote mark.",
+            f"The redirect URI {_preview_uri(text)} starts or ends with a quote mark.",
             "Remove the quotes and paste the bare URL.",
         )
     if any(character.isspace() for character in text):
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} contains spaces or line breaks.",
+            f"The redirect URI {_preview_uri(text)} contains spaces or line breaks.",
             "Paste the callback URL exactly as registered, in one piece.",
         )
     if not text.isascii() or not text.isprintable():
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} contains invisible or non-ASCII "
+            f"The redirect URI {_preview_uri(text)} contains invisible or non-ASCII "
             "characters.",
             "Type the URL again. Write a non-ASCII host name in its xn-- form.",
         )
@@ -139,18 +155,18 @@ def _split_uri(text: str) -> SplitResult:
             raise ValueError("more than one IPv6 bracket")
     except ValueError as exc:
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} has an invalid host or port.",
+            f"The redirect URI {_preview_uri(text)} has an invalid host or port.",
             "Check the part after // for typos.",
         ) from exc
     if not parts.scheme:
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} is relative. It needs a scheme and "
+            f"The redirect URI {_preview_uri(text)} is relative. It needs a scheme and "
             "a host.",
             "Write the full URL, for example http://localhost:8501/callback.",
         )
     if not parts.netloc and _HOST_AND_PORT.match(text):
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} is missing http:// or https://.",
+            f"The redirect URI {_preview_uri(text)} is missing http:// or https://.",
             f"Write it as http://{text} (on this computer) or https://{text}.",
         )
     return parts
@@ -159,35 +175,35 @@ def _split_uri(text: str) -> SplitResult:
 def _check_uri_parts(text: str, parts: SplitResult) -> None:
     if parts.scheme not in ("http", "https"):
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} uses the scheme {parts.scheme!r}.",
+            f"The redirect URI {_preview_uri(text)} uses the scheme {parts.scheme!r}.",
             "Use an https:// URL, or http:// on localhost.",
         )
     if not parts.hostname or not _is_host(parts.hostname) or parts.port == 0:
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} has no valid host and port.",
+            f"The redirect URI {_preview_uri(text)} has no valid host and port.",
             "Write the full URL, for example http://localhost:8501/callback.",
         )
     if parts.fragment or "#" in text:
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} contains a fragment (#…).",
+            f"The redirect URI {_preview_uri(text)} contains a fragment (#…).",
             "Remove everything from # on, because OAuth redirect URIs have none.",
         )
     if "@" in parts.netloc:
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} contains a user name or password.",
+            f"The redirect URI {_preview_uri(text)} contains a user name or password.",
             "Remove the part before @.",
         )
     reserved = sorted(_CALLBACK_PARAMETERS & set(parse_qs(parts.query, True)))
     if reserved:
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} already contains "
+            f"The redirect URI {_preview_uri(text)} already contains "
             f"{', '.join(name + '=' for name in reserved)}.",
             "Atlassian adds code= and state= itself. Use the callback URL without "
             "them.",
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise _invalid_uri(
-            f"The redirect URI {_preview(text)} uses plain http on a host other "
+            f"The redirect URI {_preview_uri(text)} uses plain http on a host other "
             "than localhost.",
             "Use https for any host that is not this computer, because the "
             "authorization code travels in this address.",

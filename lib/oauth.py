@@ -33,6 +33,9 @@ _URL_SAFE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
 )
 MAX_PASTE_LENGTH = 8192
+# Quote marks and angle brackets that chats and emails put around an address.
+# They never belong to an address, a code or a state, so a paste loses them.
+_PASTE_WRAPPERS = "\"'`“”‘’<>"
 
 # The longest `expires_in` accepted. Atlassian's access tokens last an hour, and a
 # year is far beyond any real token while still a valid date everywhere.
@@ -119,7 +122,7 @@ def parse_callback(text: str) -> CallbackParams:
     Raise InvalidInput naming what is wrong with the paste: empty, two codes, a code
     next to an error, no code, or characters that cannot belong to a code.
     """
-    text = (text or "").strip()
+    text = (text or "").strip().strip(_PASTE_WRAPPERS).strip()
     if not text:
         raise InvalidInput(
             "callback",
@@ -168,8 +171,9 @@ def callback_from_query(query: Mapping[str, object]) -> CallbackParams:
                 f"The address contains {name}= {len(found)} times.",
                 hint="Copy the address again from the browser bar, without editing it.",
             )
+    # A value of only whitespace counts as missing, so "code=%20" is no code.
     code, state, error, description = (
-        (values[name] or [None])[0] for name in _CALLBACK_NAMES
+        (values[name] or [""])[0].strip() or None for name in _CALLBACK_NAMES
     )
 
     if error:
@@ -211,6 +215,13 @@ def _as_list(value: object) -> list[str]:
 def _check_code(value: str, name: str = "code") -> str:
     """Strip a code or state and reject characters a copied one cannot contain."""
     value = value.strip()
+    if len(value) > MAX_PASTE_LENGTH:
+        raise InvalidInput(
+            "callback",
+            f"The {name} is {len(value)} characters long, far longer than an "
+            f"OAuth {name} (at most {MAX_PASTE_LENGTH}).",
+            hint="Copy the address again from the browser bar, without editing it.",
+        )
     if "%" in value:
         raise InvalidInput(
             "callback",
@@ -296,17 +307,23 @@ def _request_token(
     grant_type = body["grant_type"]
     requested_at = clock()
     try:
+        # A redirect is not followed: requests would send the body again, with
+        # the client secret and the code, to whatever address it names.
         response = session.post(
-            server.token_url, json=body, headers={"Accept": "application/json"}
+            server.token_url,
+            json=body,
+            headers={"Accept": "application/json"},
+            allow_redirects=False,
         )
     except requests.RequestException as exc:
+        reason, maybe_received = _unanswered_reason(exc)
         logger.warning(
-            "POST %s failed before a response: %s", server.token_url, type(exc).__name__
+            "POST %s got no usable response: %s", server.token_url, type(exc).__name__
         )
         raise NetworkError(
-            f"The token request to {server.token_url} failed: {type(exc).__name__}.",
+            f"The token request to {server.token_url} failed: {reason}.",
             hint="Check the network connection, then "
-            f"{_how_to_retry_unanswered(grant_type)}.",
+            f"{_how_to_retry_unanswered(grant_type, maybe_received)}.",
         ) from exc
 
     payload = _json_or_none(response)
@@ -344,8 +361,8 @@ def parse_token_response(payload: Mapping, requested_at: float) -> TokenSet:
         or not 0 < expires_in <= MAX_EXPIRES_IN
     ):
         raise InvalidResponse(
-            f"The token response has an invalid expires_in: {str(expires_in)[:40]}. "
-            f"It must be a number of seconds from 1 to {MAX_EXPIRES_IN}.",
+            f"The token response has {_describe_expires_in(expires_in)}. It must "
+            f"be a number of seconds from 1 to {MAX_EXPIRES_IN}.",
             hint="Try again. If it repeats, report it to the server's owner.",
         )
 
@@ -362,9 +379,33 @@ def parse_token_response(payload: Mapping, requested_at: float) -> TokenSet:
         access_token=access_token,
         expires_at=requested_at + float(expires_in),
         refresh_token=refresh,
-        scopes=parse_scope_string(scope if isinstance(scope, str) else ""),
+        scopes=parse_scope_string(_scope_separators_to_spaces(scope)),
         token_type=str(token_type),
     )
+
+
+def _describe_expires_in(value: object) -> str:
+    """Name what is wrong with expires_in: missing, of the wrong type, or its value."""
+    if value is None:
+        return "no expires_in"
+    if isinstance(value, str):
+        return f"an expires_in that is the string {value[:40]!r}, not a number"
+    if isinstance(value, bool):
+        return f"an expires_in that is {str(value).lower()}, not a number"
+    if isinstance(value, list | dict):
+        kind = "an array" if isinstance(value, list) else "an object"
+        return f"an expires_in that is {kind}, not a number"
+    return f"an invalid expires_in: {str(value)[:40]}"
+
+
+def _scope_separators_to_spaces(scope: object) -> str:
+    """Return the `scope` of a token response with commas and plus signs read as
+    separators. RFC 6749 separates scopes with spaces, but a server that joins them
+    with commas, or a form encoding read twice ("+"), would otherwise turn the list
+    into one unknown name. No scope name contains either character."""
+    if not isinstance(scope, str):
+        return ""
+    return scope.replace(",", " ").replace("+", " ")
 
 
 _SECRET_FIELDS = ("client_secret", "code", "refresh_token")
@@ -384,10 +425,37 @@ def _how_to_retry(grant_type: str) -> str:
     return "start the consent again, because an authorization code works once"
 
 
-def _how_to_retry_unanswered(grant_type: str) -> str:
+def _unanswered_reason(exc: requests.RequestException) -> tuple[str, bool]:
+    """Describe a request that got no usable response, and return whether the
+    server may have received it. Only a refused connection or a connect timeout
+    proves that it did not."""
+    name = type(exc).__name__
+    if isinstance(exc, requests.Timeout):
+        never_connected = isinstance(exc, requests.ConnectTimeout)
+        return f"no response in time ({name})", not never_connected
+    if isinstance(
+        exc,
+        requests.exceptions.ChunkedEncodingError
+        | requests.exceptions.ContentDecodingError,
+    ):
+        return f"the response was cut off ({name})", True
+    text = str(exc).lower()
+    if "refused" in text:
+        return f"the connection was refused ({name})", False
+    if "reset" in text or "aborted" in text:
+        return f"the connection was reset ({name})", True
+    return name, True
+
+
+def _how_to_retry_unanswered(grant_type: str, maybe_received: bool) -> str:
     if grant_type == "refresh_token":
         return "press Refresh now on the Connection page again"
-    return "try the same address again, because the code was not used up"
+    if not maybe_received:
+        return "try the same address again, because the code was not used up"
+    return (
+        "try the same address once more. If the code is then rejected, the server "
+        "used it before the connection failed, so start the consent again"
+    )
 
 
 def _redact(text: str, secrets_sent: list[str]) -> str:

@@ -256,9 +256,20 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     return applied
 
 
+# SQLite's extended result code for a database file deleted or moved under an
+# open connection.
+_SQLITE_READONLY_DBMOVED = 1032
+
+
 def storage_error(exc: sqlite3.Error, path: object = "the database") -> StorageError:
     """Turn an sqlite3 error into a StorageError that names the next step."""
     text = str(exc)
+    if getattr(exc, "sqlite_errorcode", None) == _SQLITE_READONLY_DBMOVED:
+        return StorageError(
+            f"The database {path} was deleted or moved while the dashboard ran.",
+            hint="Restart the dashboard. If the file was moved by mistake, put it "
+            "back first: it holds your connections.",
+        )
     if "locked" in text or "busy" in text:
         return StorageError(
             f"The database {path} is locked by another program.",
@@ -375,7 +386,12 @@ class Store:
         """
         try:
             self.db.execute("BEGIN IMMEDIATE")
+            # SQLite grants the lock on a read-only file too; a write that
+            # changes nothing finds out before the block calls a server.
+            self.db.execute("update settings set value = value where 0")
         except sqlite3.Error as exc:
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
             raise storage_error(exc, self.path) from exc
         try:
             yield

@@ -136,10 +136,13 @@ if submitted:
                 api_base=api_base,
             )
         except DashboardError as exc:
+            # Shown without a rerun, which would clear the message.
             show_error(exc)
         else:
             st.session_state["credentials_saved"] = True
-    st.rerun()
+            st.rerun()
+    else:
+        st.rerun()
 
 if st.session_state.pop("credentials_saved", False):
     st.success("Credentials saved. The client secret is stored encrypted.")
