@@ -83,3 +83,10 @@ def load_realdata(name: str):
     if not matches:
         pytest.skip(f"recorded response {name} is not available in {REALDATA}")
     return json.loads(matches[0].read_text(encoding="utf-8"))
+
+
+def pytest_configure(config):
+    """Register the plugin that writes test-artifacts/hardening.json."""
+    from figures import HardeningFigures
+
+    config.pluginmanager.register(HardeningFigures(ROOT), "hardening-figures")
