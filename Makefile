@@ -1,6 +1,8 @@
 # `make run` installs what the app needs into .venv and starts it.
 # `make test` also installs the test tools and Debian's Chromium, then runs every
 # test, the browser tests included (they fail, not skip, when Chromium is missing).
+# `make bench` also installs the benchmarks' peer library and runs every benchmark
+# (see BENCHMARKS.md).
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +10,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint sandbox chromium clean
+.PHONY: run test bench lint sandbox chromium clean
 
 # Extra Streamlit flags, for example: make run ARGS="--server.port 8502"
 ARGS ?=
@@ -16,8 +18,11 @@ ARGS ?=
 run: $(VENV)/.app-installed
 	$(PY) -m streamlit run app.py $(ARGS)
 
-test: $(VENV)/.dev-installed chromium
+test: $(VENV)/.bench-installed chromium
 	REQUIRE_BROWSER=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.bench-installed chromium
+	$(PY) -m benchmarks
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
@@ -41,6 +46,10 @@ $(VENV)/.app-installed: requirements.txt | $(VENV)/bin/python
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.app-installed $@
+
+$(VENV)/.bench-installed: requirements.txt requirements-dev.txt requirements-bench.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $(VENV)/.app-installed $(VENV)/.dev-installed $@
 
 # Playwright drives Debian's Chromium; `playwright install` is never used.
 chromium:

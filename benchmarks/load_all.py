@@ -1,97 +1,125 @@
 """Benchmark: "Load all" of a large site against the floor its paging allows.
 
 The sandbox serves 10,000 Jira projects and 2,000 Confluence spaces and adds a
-fixed latency to every request. The floor is the number of round trips the page
-limits force, times the latency, divided by the requests in flight. Offset pages
-(Jira, 100 per page) are fetched four at a time. Cursor pages (Confluence, 250 per
-page) are fetched one after another.
+fixed latency to every request. The floor is the time the round trips that the
+page limits force take at that latency, with nothing else counted. Offset pages
+(Jira, 100 per page) are fetched four at a time once the first page has given
+the total, so the floor is one round trip for the first page plus one for each
+four of the other 99. Cursor pages (Confluence, 250 per page) are fetched one
+after another, so the floor is one round trip per page.
 
-Run: .venv/bin/python -m benchmarks.load_all [--latency-ms 50]
+Run: .venv/bin/python -m benchmarks.load_all [--latency-ms 50] [--tiny]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import time
 
-from lib import atlassian, confluence, jira, oauth, paging
-from lib.atlassian import Endpoints, authorization_server
-from lib.http import BearerAuth, create_session
-from lib.sandbox import SandboxConfig, SandboxServer
-from lib.sandbox.consent import approve
+from benchmarks.common import (
+    LATENCY_MS,
+    TINY_LATENCY_MS,
+    Result,
+    SandboxProcess,
+    connect_client,
+    cpu_seconds,
+    median,
+    print_results,
+    timed,
+)
+from lib import confluence, jira, paging
 
-CLIENT_ID = "benchmark-client"
-CLIENT_SECRET = "benchmark-secret"
-REDIRECT_URI = "http://localhost:8501/callback"
+COMMAND = ".venv/bin/python -m benchmarks.load_all"
 SCOPES = ("read:jira-work", "read:space:confluence")
+TARGET_RATIO = 1.3
 
 
-def _session(server: SandboxServer) -> tuple:
-    """Consent on the sandbox and return a bearer session, endpoints and site."""
-    endpoints = Endpoints(server.base_url, server.base_url)
-    server_info = authorization_server(endpoints)
-    url = oauth.create_authorization_url(
-        server_info,
-        client_id=CLIENT_ID,
-        redirect_uri=REDIRECT_URI,
-        scopes=SCOPES,
-        state="benchmark",
+def count_items(pages) -> int:
+    return sum(len(page.items) for page in pages)
+
+
+def list_projects(client) -> int:
+    """List every project the way Load all does, and return how many came."""
+    return count_items(
+        jira.iter_all_projects(client.session, client.endpoints, client.cloud_id)
     )
-    callback = oauth.parse_callback(approve(url, site_name="practice-cloud"))
-    tokens = oauth.fetch_token(
-        create_session(),
-        server_info,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        code=callback.code,
-        redirect_uri=REDIRECT_URI,
-    )
-    session = create_session(
-        auth=BearerAuth(tokens.access_token, endpoints.api_origins)
-    )
-    cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
-    return session, endpoints, cloud_id
 
 
-def _timed(pages) -> tuple[int, float]:
-    started = time.perf_counter()
-    count = sum(len(page.items) for page in pages)
-    return count, time.perf_counter() - started
+def list_spaces(client) -> int:
+    """List every space the way Load all does, and return how many came."""
+    return count_items(
+        confluence.iter_all_spaces(client.session, client.endpoints, client.cloud_id)
+    )
+
+
+def run(tiny: bool = False, latency_ms: float | None = None) -> list[Result]:
+    if latency_ms is None:
+        latency_ms = TINY_LATENCY_MS if tiny else LATENCY_MS
+    rounds = 1 if tiny else 3
+    latency = latency_ms / 1000
+    with SandboxProcess(large=not tiny, latency_ms=latency_ms) as sandbox:
+        client = connect_client(sandbox.base_url, SCOPES)
+        client_cpu, sandbox_cpu = cpu_seconds(), cpu_seconds(sandbox.pid)
+        project_runs = [timed(lambda: list_projects(client)) for _ in range(rounds)]
+        client_cpu = (cpu_seconds() - client_cpu) / rounds
+        sandbox_cpu = (cpu_seconds(sandbox.pid) - sandbox_cpu) / rounds
+        space_runs = [timed(lambda: list_spaces(client)) for _ in range(rounds)]
+
+    projects = project_runs[0][0]
+    pages = math.ceil(projects / jira.PROJECT_PAGE_MAX)
+    later_rounds = math.ceil((pages - 1) / paging.MAX_CONCURRENCY)
+    project_result = _result(
+        f"Jira projects ({projects}), {jira.PROJECT_PAGE_MAX} per page, "
+        f"{paging.MAX_CONCURRENCY} in flight",
+        median(seconds for _, seconds in project_runs),
+        (1 + later_rounds) * latency,
+        f"(1 + {pages - 1} pages / {paging.MAX_CONCURRENCY}) round trips x "
+        f"{latency_ms:g} ms",
+        details=(
+            f"CPU time per listing: {client_cpu:.2f} s in the client, "
+            f"{sandbox_cpu:.2f} s in the sandbox (one event loop)",
+        ),
+    )
+
+    spaces = space_runs[0][0]
+    pages = math.ceil(spaces / confluence.SPACE_PAGE_MAX_V2)
+    space_result = _result(
+        f"Confluence spaces ({spaces}), REST v2, {confluence.SPACE_PAGE_MAX_V2} "
+        "per page, cursor paging",
+        median(seconds for _, seconds in space_runs),
+        pages * latency,
+        f"{pages} round trips x {latency_ms:g} ms",
+    )
+    return [project_result, space_result]
+
+
+def _result(
+    measure: str, seconds: float, floor: float, floor_text: str, details=()
+) -> Result:
+    ratio = seconds / floor
+    return Result(
+        benchmark="Load all",
+        measure=measure,
+        figure=f"{ratio:.2f}x the floor ({seconds:.2f} s vs {floor:.2f} s = "
+        f"{floor_text})",
+        target=f"within {TARGET_RATIO}x the floor",
+        met=ratio <= TARGET_RATIO,
+        command=COMMAND,
+        details=tuple(details),
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=None,
+        help=f"delay the sandbox adds to each request, in ms (default {LATENCY_MS:g})",
+    )
+    parser.add_argument("--tiny", action="store_true", help="small site, to check")
     arguments = parser.parse_args()
-    latency = arguments.latency_ms / 1000
-
-    config = SandboxConfig.large()
-    config.latency_ms = arguments.latency_ms
-    with SandboxServer(config) as server:
-        server.register_client(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-        session, endpoints, cloud_id = _session(server)
-
-        projects, elapsed = _timed(jira.iter_all_projects(session, endpoints, cloud_id))
-        pages = math.ceil(projects / jira.PROJECT_PAGE_MAX)
-        floor = pages * latency / paging.MAX_CONCURRENCY
-        print(
-            f"Jira projects: {projects} in {elapsed:.2f} s, floor {floor:.2f} s "
-            f"({pages} pages x {arguments.latency_ms:g} ms / "
-            f"{paging.MAX_CONCURRENCY}), ratio {elapsed / floor:.2f}"
-        )
-
-        spaces, elapsed = _timed(
-            confluence.iter_all_spaces(session, endpoints, cloud_id)
-        )
-        pages = math.ceil(spaces / confluence.SPACE_PAGE_MAX_V2)
-        floor = pages * latency
-        print(
-            f"Confluence spaces: {spaces} in {elapsed:.2f} s, floor {floor:.2f} s "
-            f"({pages} pages x {arguments.latency_ms:g} ms), ratio "
-            f"{elapsed / floor:.2f}"
-        )
-    print("Reproduce: .venv/bin/python -m benchmarks.load_all")
+    print_results(run(tiny=arguments.tiny, latency_ms=arguments.latency_ms))
 
 
 if __name__ == "__main__":

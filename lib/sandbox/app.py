@@ -22,6 +22,7 @@ from lib.sandbox import (
     gateway,
     jira,
     jira_search,
+    jira_v2,
     oauth,
     site_api,
     sites,
@@ -43,6 +44,7 @@ ROUTES = [
     Route("/oauth/token/accessible-resources", gateway.accessible_resources),
     Route("/me", gateway.me),
     Route(f"{_JIRA}/project/search", jira.project_search),
+    Route(f"{_JIRA_V2}/project/search", jira_v2.project_search),
     Route(f"{_JIRA}/myself", jira.myself),
     Route(
         f"{_JIRA}/universal_avatar/view/type/project/avatar/{{avatar_id:int}}",
