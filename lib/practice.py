@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -21,9 +22,11 @@ from lib.sandbox import (
     PRACTICE_CLIENT_ID,
     PRACTICE_CLIENT_SECRET,
     SandboxConfig,
-    SandboxServer,
 )
 from lib.store import PRACTICE, AppRecord, ConnectionRecord, Store
+
+if TYPE_CHECKING:
+    from lib.sandbox.server import SandboxServer
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ def ensure_sandbox(registered_redirect_uri: str) -> str:
     global _server, _started_at
     with _lock:
         if _server is None:
+            from lib.sandbox.server import SandboxServer
+
             server = SandboxServer(
                 SandboxConfig(practice_redirect_uri=registered_redirect_uri)
             )

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-import sqlite_utils
+from lib.imports import without_optional
+
+# sqlite-utils imports pandas and numpy when they are installed (Streamlit
+# installs them) only to map their column types, which the store never stores.
+# Hiding them saves about a third of a second of the dashboard's start.
+with without_optional("pandas", "numpy"):
+    import sqlite_utils
 
 from lib import settings
 from lib.errors import (
