@@ -343,14 +343,29 @@ def test_first_visit_to_page_address(page, app_url, shots):
 
 
 def choose(page, label: str, text: str) -> None:
-    """Pick the option containing text in the Streamlit selectbox with label."""
+    """Pick the option containing text in the Streamlit selectbox with label.
+
+    The filtered list is redrawn while it settles, so an option can vanish under
+    the click; the pick is tried again from a closed box then.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     box = page.get_by_role("combobox", name=label)
-    box.click()
-    box.fill(text)
-    # Click the filtered option once it is drawn; Enter pressed before the list
-    # has filtered picks nothing.
-    page.get_by_role("option").filter(has_text=text).first.click(timeout=WAIT)
-    wait_idle(page)
+    for _ in range(3):
+        box.click()
+        box.fill(text)
+        option = page.get_by_role("option").filter(has_text=text).first
+        try:
+            option.wait_for(state="visible", timeout=5_000)
+            page.wait_for_timeout(300)
+            option.click(timeout=5_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_idle(page)
+            continue
+        wait_idle(page)
+        return
+    pytest.fail(f"no option containing {text!r} could be picked in {label!r}")
 
 
 def test_explorer_and_hostile_page(page, app_url, shots):
