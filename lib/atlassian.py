@@ -24,12 +24,13 @@ from lib.errors import (
     NotFound,
     RateLimited,
     ScopeMissing,
+    ScopeNotGranted,
     ServerError,
     Unauthorized,
 )
 from lib.http import host_of, origin_of, record_failure
 from lib.oauth import AuthorizationServer
-from lib.scopes import ENDPOINT_SCOPES, product_of
+from lib.scopes import ENDPOINT_SCOPES, Requirement, product_of
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,13 @@ def post_json(session: requests.Session, url: str, body: dict):
 
 
 def _send(session: requests.Session, method: str, url: str, **kwargs):
-    """Send a request, turning a failure before any response into NetworkError."""
+    """Send a request, turning a failure before any response into NetworkError.
+
+    A session that carries `granted_scopes` is first checked against the
+    endpoint's documented requirement, so a call the token cannot make is
+    explained without being sent.
+    """
+    check_granted(session, method, url)
     started = time.monotonic()
     try:
         return session.request(method, url, **kwargs)
@@ -299,11 +306,36 @@ def _retry_after(response: requests.Response) -> float | None:
 
 
 def _required_scopes(url: str) -> str:
+    requirement = requirement_for(url)
+    return requirement.describe() if requirement else ""
+
+
+def requirement_for(url: str) -> Requirement | None:
+    """Return the documented scope requirement of the endpoint a URL calls."""
     path = urlsplit(url).path
     for template, requirement in ENDPOINT_SCOPES.items():
         if _path_matches(path, template):
-            return requirement.describe()
-    return ""
+            return requirement
+    return None
+
+
+def check_granted(session: requests.Session, method: str, url: str) -> None:
+    """Raise ScopeNotGranted when the session's granted scopes cannot meet the
+    endpoint's complete requirement; sessions without granted scopes pass."""
+    granted = getattr(session, "granted_scopes", None)
+    requirement = requirement_for(url)
+    if granted is None or requirement is None or not requirement.complete:
+        return
+    if requirement.is_met_by(granted):
+        return
+    needed = requirement.describe()
+    raise ScopeNotGranted(
+        f"{method} {_describe(url)} needs {needed}, which this connection was not "
+        "granted, so the request was not sent.",
+        required=needed,
+        hint=f"Tick {needed} on the Scopes page, add it to the app in the "
+        "developer console, and consent again.",
+    )
 
 
 def _path_matches(path: str, template: str) -> bool:

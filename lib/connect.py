@@ -401,7 +401,9 @@ def authorized_session(
     auth = RenewingBearerAuth(tokens.access_token, endpoints.api_origins, renew)
     if not tokens.refresh_token:
         auth = BearerAuth(tokens.access_token, endpoints.api_origins)
-    return session_factory(auth=auth), endpoints
+    session = session_factory(auth=auth)
+    session.granted_scopes = frozenset(tokens.scopes)
+    return session, endpoints
 
 
 class RenewingBearerAuth(BearerAuth):

@@ -24,6 +24,7 @@ DashboardError
 │   ├── Gone (410)
 │   ├── RateLimited (429)
 │   └── ServerError (5xx)
+├── ScopeNotGranted: a call the granted scopes cannot allow, not sent
 ├── NetworkError: no HTTP response at all (refused, reset, timed out)
 ├── InvalidResponse: a response that is not the JSON expected
 └── NotConnected: no stored connection to use
@@ -148,6 +149,15 @@ class ScopeMissing(Unauthorized):
     """401 "scope does not match": the token lacks a scope the endpoint needs."""
 
     required: str = ""
+
+
+class ScopeNotGranted(DashboardError):
+    """The connection's granted scopes cannot meet a call's requirement, so the
+    call was not sent. `required` names the scopes to ask for."""
+
+    def __init__(self, message: str, *, required: str, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.required = required
 
 
 class Forbidden(ApiError):

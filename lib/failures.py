@@ -36,6 +36,7 @@ from lib.errors import (
     RefreshTokenMissing,
     RefreshTokenRevoked,
     ScopeMissing,
+    ScopeNotGranted,
     ServerError,
     StateExpired,
     StateMismatch,
@@ -386,8 +387,9 @@ def diagnose(exc: DashboardError, *, now: float | None = None) -> Diagnosis:
     required: tuple[str, ...] = ()
     # A scoped API token's missing scopes cannot be ticked for a consent, and its
     # `required` names them with their products, so it offers no scope button.
-    if isinstance(exc, ScopeMissing) and not isinstance(exc, TokenScopesMissing):
-        required = tuple(exc.required.split()) if exc.required else ()
+    scope_failure = isinstance(exc, ScopeMissing | ScopeNotGranted)
+    if scope_failure and not isinstance(exc, TokenScopesMissing):
+        required = _scope_names(exc.required)
         values["required"] = exc.required or "the scope the endpoint documents"
     if isinstance(exc, RateLimited):
         values["retry"] = _retry_text(exc.retry_after, now)
@@ -429,6 +431,7 @@ _BY_TYPE: tuple[tuple[type, str], ...] = (
     (AccountInactive, "api_account_inactive"),
     (SiteWithoutProducts, "api_site_without_products"),
     (ScopeMissing, "scope_missing"),
+    (ScopeNotGranted, "scope_missing"),
     (Unauthorized, "token_rejected"),
     (Forbidden, "jira_forbidden"),
     (NotFound, "not_found"),
@@ -441,6 +444,11 @@ _BY_TYPE: tuple[tuple[type, str], ...] = (
     (InvalidInput, "invalid_input"),
     (NotConnected, "not_connected"),
 )
+
+
+def _scope_names(required: str) -> tuple[str, ...]:
+    """Split "a + b", as Requirement.describe writes it, into scope names."""
+    return tuple(name for name in required.split() if name != "+")
 
 
 def _consent_key(exc: ConsentDenied) -> str:

@@ -1,6 +1,7 @@
 """lib/ against a running sandbox: the whole flow over real HTTP on 127.0.0.1."""
 
 import time
+from functools import partial
 
 import pytest
 import requests
@@ -15,12 +16,13 @@ from lib.errors import (
     RateLimited,
     RefreshTokenRevoked,
     ScopeMissing,
+    ScopeNotGranted,
     ServerError,
     StateReplayed,
     TokenRequestFailed,
     Unauthorized,
 )
-from lib.http import create_session
+from lib.http import RequestLog, create_session
 from lib.sandbox import SandboxConfig, SandboxServer
 from lib.sandbox.consent import approve
 from lib.store import Store
@@ -193,10 +195,18 @@ def test_v1_space_paging_with_classic_scope(store, app):
     assert len(keys) == 60
 
 
+def unchecked_session(store, connection):
+    """Return a session without the pre-call scope check, so that calls reach
+    the sandbox's own scope check."""
+    session, endpoints = connect.authorized_session(store, connection)
+    session.granted_scopes = None
+    return session, endpoints
+
+
 def test_v2_with_classic_scope_is_scope_missing(store, app):
     scopes = ("read:confluence-space.summary",)
     connection = connect_with(store, app, scopes=scopes, site_name="practice-cloud")
-    session, endpoints = connect.authorized_session(store, connection)
+    session, endpoints = unchecked_session(store, connection)
     cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
     with pytest.raises(ScopeMissing) as caught:
         confluence.list_spaces(session, endpoints, cloud_id, api="v2")
@@ -205,9 +215,30 @@ def test_v2_with_classic_scope_is_scope_missing(store, app):
 
 def test_me_without_read_me_is_scope_missing(store, app):
     connection = connect_with(store, app, scopes=("read:jira-work",))
-    session, endpoints = connect.authorized_session(store, connection)
+    session, endpoints = unchecked_session(store, connection)
     with pytest.raises(ScopeMissing):
         atlassian.get_me(session, endpoints)
+
+
+def test_call_without_granted_scope_is_not_sent(store, app):
+    connection = connect_with(store, app, scopes=("read:jira-work",))
+    log = RequestLog()
+    session, endpoints = connect.authorized_session(
+        store, connection, session_factory=partial(create_session, request_log=log)
+    )
+    with pytest.raises(ScopeNotGranted) as caught:
+        atlassian.get_me(session, endpoints)
+    assert caught.value.required == "read:me"
+    assert len(log) == 0
+
+
+def test_call_with_incomplete_requirement_is_sent(store, app):
+    connection = connect_with(store, app, scopes=("read:me", "offline_access"))
+    session, endpoints = connect.authorized_session(store, connection)
+    cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
+    url = f"{endpoints.jira_base(cloud_id)}/rest/api/3/issue/ENG-1"
+    with pytest.raises(ScopeMissing):
+        atlassian.get_json(session, url)
 
 
 def test_me_names_practice_user(store, app):
@@ -525,7 +556,7 @@ def test_rejected_access_token_with_revoked_grant_needs_consent(store, app, sand
 
 def test_scope_mismatch_is_not_renewed(store, app, sandbox):
     connection = connect_with(store, app, scopes=("read:me", "offline_access"))
-    session, endpoints = connect.authorized_session(store, connection)
+    session, endpoints = unchecked_session(store, connection)
     cloud_id = atlassian.list_sites(session, endpoints)[0].cloud_id
     with pytest.raises(ScopeMissing):
         jira.search_projects(session, endpoints, cloud_id)

@@ -25,6 +25,7 @@ def __getattr__(name: str):
         return SandboxServer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "PRACTICE_APP_NAME",
     "PRACTICE_CLIENT_ID",
