@@ -35,6 +35,8 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PRODUCTS = ("jira", "confluence")
 TOKEN_ENV_VAR = "ATLASSIAN_ACCESS_TOKEN"
 TOKEN_PLACEHOLDER = "$" + TOKEN_ENV_VAR
+# An email + API token connection signs its calls with basic auth instead.
+API_TOKEN_ENV_VAR = "ATLASSIAN_API_TOKEN"
 
 MAX_PATH_LENGTH = 2000  # characters of the path field
 MAX_QUERY_LENGTH = 8000  # characters of the query field
@@ -719,21 +721,29 @@ def _failure_reason(exc: requests.RequestException) -> str:
 # Snippets --------------------------------------------------------------------
 
 
-def curl_command(request: ConsoleRequest) -> str:
+def curl_command(
+    request: ConsoleRequest, *, basic_auth_email: str | None = None
+) -> str:
     """Return a one-line curl command that sends the request.
 
-    Every argument is quoted with shlex.quote except the Authorization header,
-    which is in double quotes so the shell expands $ATLASSIAN_ACCESS_TOKEN.
-    Like `send`, curl does not follow redirects here.
+    Every argument is quoted with shlex.quote except the credentials, which are
+    in double quotes so the shell expands $ATLASSIAN_ACCESS_TOKEN, or with
+    `basic_auth_email` (an API-token connection) $ATLASSIAN_API_TOKEN. Like
+    `send`, curl does not follow redirects here.
     """
+    if basic_auth_email is None:
+        credentials = ["-H", f'"Authorization: Bearer {TOKEN_PLACEHOLDER}"']
+    else:
+        email = basic_auth_email.replace("\\", "\\\\").replace('"', '\\"')
+        email = email.replace("$", "\\$").replace("`", "\\`")
+        credentials = ["-u", f'"{email}:${API_TOKEN_ENV_VAR}"']
     words = [
         "curl",
         "-sS",
         "-X",
         shlex.quote(request.method),
         shlex.quote(request.full_url),
-        "-H",
-        f'"Authorization: Bearer {TOKEN_PLACEHOLDER}"',
+        *credentials,
         "-H",
         shlex.quote("Accept: application/json"),
     ]
@@ -752,20 +762,24 @@ def _json_text(value: object) -> str:
     return json.dumps(value, allow_nan=False)
 
 
-def python_snippet(request: ConsoleRequest) -> str:
+def python_snippet(
+    request: ConsoleRequest, *, basic_auth_email: str | None = None
+) -> str:
     """Return a short script that sends the request with requests.
 
-    The script reads the token from os.environ["ATLASSIAN_ACCESS_TOKEN"], raises
-    for an error status and prints the JSON body. Unlike `send`, requests follows
-    redirects, and it drops the Authorization header when the host changes.
+    The script reads the token from os.environ["ATLASSIAN_ACCESS_TOKEN"], or
+    with `basic_auth_email` the API token from os.environ["ATLASSIAN_API_TOKEN"],
+    raises for an error status and prints the JSON body. Unlike `send`, requests
+    follows redirects, and it drops the credentials when the host changes.
     """
+    variable = TOKEN_ENV_VAR if basic_auth_email is None else API_TOKEN_ENV_VAR
     lines = [
         "import json",
         "import os",
         "",
         "import requests",
         "",
-        f'token = os.environ["{TOKEN_ENV_VAR}"]',
+        f'token = os.environ["{variable}"]',
         f"url = {request.url!r}",
     ]
     arguments = [repr(request.method), "url"]
@@ -775,10 +789,16 @@ def python_snippet(request: ConsoleRequest) -> str:
     if request.json_body is not None:
         lines.append(f"body = {_python_literal(request.json_body)}")
         arguments.append("json=body")
-    arguments += [
-        'headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}',
-        f"timeout={SNIPPET_TIMEOUT}",
-    ]
+    if basic_auth_email is None:
+        arguments.append(
+            'headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}'
+        )
+    else:
+        arguments += [
+            f"auth=({basic_auth_email!r}, token)",
+            'headers={"Accept": "application/json"}',
+        ]
+    arguments.append(f"timeout={SNIPPET_TIMEOUT}")
 
     lines += [
         "",

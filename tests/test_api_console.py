@@ -495,6 +495,31 @@ def test_curl_expands_token_in_bash(make_request):
     assert argv == expected
 
 
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+@pytest.mark.parametrize("email", ["dev@example.test", 'o"brien$x`y\\z@example.test'])
+def test_curl_basic_auth_expands_api_token_in_bash(email):
+    """With an email, curl gets -u email:token and only the token is expanded."""
+    command = curl_command(get_request(), basic_auth_email=email)
+    script = 'curl() { printf "%s\\0" "$@"; }\n' + command
+    result = subprocess.run(
+        [BASH, "-c", script],
+        env={"PATH": os.environ.get("PATH", ""), "ATLASSIAN_API_TOKEN": FAKE_TOKEN},
+        capture_output=True,
+        check=True,
+    )
+    argv = result.stdout.decode("utf-8").split("\0")[:-1]
+    assert argv[argv.index("-u") + 1] == f"{email}:{FAKE_TOKEN}"
+    assert "Authorization" not in command
+
+
+def test_python_snippet_basic_auth():
+    source = python_snippet(get_request(), basic_auth_email="dev@example.test")
+    compile(source, "snippet.py", "exec")
+    assert 'os.environ["ATLASSIAN_API_TOKEN"]' in source
+    assert "auth=('dev@example.test', token)" in source
+    assert "Bearer" not in source
+
+
 def assigned_literals(source):
     """Return the literal values assigned to names at the top of a script."""
     values = {}

@@ -70,10 +70,19 @@ except InvalidInput as exc:
     stop_page()
 
 st.subheader("The same call elsewhere")
-st.caption("The token is a placeholder: set ATLASSIAN_ACCESS_TOKEN yourself.")
-st.code(api_console.curl_command(request), language="bash", wrap_lines=True)
+connection = explorer.connection
+email = connection.email if connection.is_api_token else None
+variable = api_console.TOKEN_ENV_VAR if email is None else api_console.API_TOKEN_ENV_VAR
+st.caption(f"The token is a placeholder: set {variable} yourself.")
+st.code(
+    api_console.curl_command(request, basic_auth_email=email),
+    language="bash",
+    wrap_lines=True,
+)
 with st.expander("Python (requests)"):
-    st.code(api_console.python_snippet(request), language="python")
+    st.code(
+        api_console.python_snippet(request, basic_auth_email=email), language="python"
+    )
 
 try:
     response = api_console.send(explorer.session, request)

@@ -18,7 +18,13 @@ connection, sites = grant.connection, grant.sites
 session, endpoints = grant.session, grant.endpoints
 
 st.subheader("Sites this connection reaches")
-st.caption(f"From GET `{endpoints.accessible_resources_url}`")
+if connection.is_api_token:
+    st.caption(
+        "An API-token connection reaches the one site it was verified on; its "
+        "cloud id comes from the site's /_edge/tenant_info."
+    )
+else:
+    st.caption(f"From GET `{endpoints.accessible_resources_url}`")
 st.dataframe(
     [
         {
