@@ -17,6 +17,7 @@ import requests
 from lib import settings
 from lib.errors import (
     ApiError,
+    CredentialsRejected,
     Forbidden,
     Gone,
     InvalidResponse,
@@ -205,6 +206,14 @@ def raise_for_status(response: requests.Response) -> None:
         if error.required:
             error.message += f" It needs {error.required}."
         raise error
+    if status == 401 and _signed_with_basic_auth(request):
+        raise CredentialsRejected(
+            f"{where} was rejected (401): Atlassian no longer accepts this email "
+            "and API token.",
+            hint="Create a new API token at id.atlassian.com (Security, API tokens) "
+            "and save it again on the Email + API token page.",
+            **common,
+        )
     if status == 401:
         raise Unauthorized(
             f"{where} was rejected (401): the token is missing, expired or revoked.",
@@ -270,6 +279,10 @@ def raise_for_status(response: requests.Response) -> None:
         ),
         **common,
     )
+
+
+def _signed_with_basic_auth(request: requests.PreparedRequest) -> bool:
+    return request.headers.get("Authorization", "").startswith("Basic ")
 
 
 def error_detail(response: requests.Response) -> str:

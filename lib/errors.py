@@ -18,7 +18,8 @@ DashboardError
 │       └── RefreshTokenRevoked: rotated away, reused or revoked
 ├── ApiError: a REST call returned an error status
 │   ├── Unauthorized (401)
-│   │   └── ScopeMissing (401 "scope does not match")
+│   │   ├── ScopeMissing (401 "scope does not match")
+│   │   └── CredentialsRejected (401 to an email + API token call)
 │   ├── Forbidden (403)
 │   ├── NotFound (404)
 │   ├── Gone (410)
@@ -158,6 +159,11 @@ class ScopeNotGranted(DashboardError):
     def __init__(self, message: str, *, required: str, hint: str | None = None):
         super().__init__(message, hint=hint)
         self.required = required
+
+
+class CredentialsRejected(Unauthorized):
+    """401 to a call signed with an email and API token: the token was revoked or
+    expired, or its account lost access."""
 
 
 class Forbidden(ApiError):

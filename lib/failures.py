@@ -22,6 +22,7 @@ from lib.api_token import (
 from lib.errors import (
     ApiError,
     ConsentDenied,
+    CredentialsRejected,
     DashboardError,
     Forbidden,
     Gone,
@@ -53,6 +54,7 @@ REFRESH = "refresh"
 CREDENTIALS = "credentials"
 SCOPES = "scopes"
 CONNECTION = "connection"
+API_TOKEN = "api_token"
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,16 @@ _ENTRIES = (
         "{hint}",
     ),
     Failure(
+        "api_token_revoked",
+        "The API token no longer works",
+        "The site accepted this email and API token before, and now answers 401. "
+        "A token stops working when it is revoked at id.atlassian.com, when it "
+        "reaches its expiry date, or when its account loses access to the site.",
+        "Create a new API token at id.atlassian.com (Security, API tokens) and "
+        "save it on the Email + API token page.",
+        API_TOKEN,
+    ),
+    Failure(
         "api_account_inactive",
         "The Atlassian account is deactivated",
         "The email and API token signed in, but Atlassian returned the account as "
@@ -428,6 +440,7 @@ _BY_TYPE: tuple[tuple[type, str], ...] = (
     (RefreshTokenMissing, "no_refresh_token"),
     (TokenScopesMissing, "api_token_scopes_missing"),
     (ApiTokenRejected, "api_token_rejected"),
+    (CredentialsRejected, "api_token_revoked"),
     (AccountInactive, "api_account_inactive"),
     (SiteWithoutProducts, "api_site_without_products"),
     (ScopeMissing, "scope_missing"),

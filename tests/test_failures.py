@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import FakeClock
 from lib import api_token, atlassian, connect, credentials, failures, jira, oauth
+from lib.api_token import ApiTokenAuth
 from lib.errors import DashboardError
 from lib.http import create_session
 from lib.sandbox import SandboxConfig, SandboxServer
@@ -391,6 +392,15 @@ def trigger_api_token_scopes_missing(sandbox, **_):
     )
     created.raise_for_status()
     return failure_of(lambda: verify_api_token(sandbox, created.json()["token"]))
+
+
+def trigger_api_token_revoked(sandbox, **_):
+    site = f"{sandbox.base_url}/sites/practice-cloud"
+    auth = ApiTokenAuth(
+        PRACTICE_API_TOKEN_EMAIL, "ATATT-fake-revoked", frozenset({sandbox.base_url})
+    )
+    session = create_session(auth=auth, retries=False)
+    return failure_of(lambda: atlassian.get_json(session, f"{site}/rest/api/3/myself"))
 
 
 TRIGGERS = {

@@ -126,6 +126,7 @@ _ACTION_LINKS = {
     failures.CREDENTIALS: ("credentials", "Go to Credentials", ":material/key:"),
     failures.SCOPES: ("scopes", "Go to Scopes", ":material/checklist:"),
     failures.CONNECTION: ("connection", "Go to Connection", ":material/link:"),
+    failures.API_TOKEN: ("api_token", "Go to Email + API token", ":material/password:"),
 }
 
 
