@@ -61,3 +61,27 @@ def clear(scope: str | None = None) -> None:
     entries = _entries()
     for key in [k for k in entries if scope is None or k[0] == scope]:
         del entries[key]
+
+
+_FRAMES_KEY = "result_frames"
+MAX_FRAMES = 30
+
+
+def frame(source, build_rows: Callable[[], list[dict]]):
+    """Return a table's rows as a pandas DataFrame, built once per cached result.
+
+    `source` is the cached result the rows come from; while the same object (of
+    the same length, for lists that grow) is passed, the DataFrame is reused, so
+    a rerun does not convert the rows again.
+    """
+    import pandas
+
+    frames = st.session_state.setdefault(_FRAMES_KEY, {})
+    entry = frames.get(id(source))
+    if entry is not None and entry[0] is source and entry[1] == len(source):
+        return entry[2]
+    table = pandas.DataFrame(build_rows())
+    frames[id(source)] = (source, len(source), table)
+    while len(frames) > MAX_FRAMES:
+        del frames[next(iter(frames))]
+    return table

@@ -134,7 +134,7 @@ spaces = loaded["items"]
 more_text = " More on later pages." if loaded["next"] else ""
 st.caption(f"{len(spaces)} spaces loaded.{more_text} GET `{loaded['url']}`")
 st.dataframe(
-    _space_rows(spaces),
+    cache.frame(spaces, lambda: _space_rows(spaces)),
     hide_index=True,
     width="stretch",
     column_config=SPACE_COLUMNS,
@@ -186,8 +186,10 @@ if page_list["next"] and st.button("Load more pages", key="more_pages"):
     cache.put(pages_key, page_list, pinned=True)
 
 pages = page_list["items"]
-st.dataframe(
-    [
+
+
+def _page_rows() -> list[dict]:
+    return [
         {
             "title": page.title,
             "status": page.status,
@@ -195,7 +197,11 @@ st.dataframe(
             "created": (page.created_at or "")[:10],
         }
         for page in pages
-    ],
+    ]
+
+
+st.dataframe(
+    cache.frame(pages, _page_rows),
     hide_index=True,
     width="stretch",
 )
@@ -261,5 +267,6 @@ with st.container(border=True):
             "This body is too large or too deeply nested to render safely and "
             "quickly, so it is shown as source text below."
         )
-with st.expander("Raw body, as the server sent it"):
+# Drawn only on request: a closed expander would still send the body every run.
+if st.toggle("Show the raw body, as the server sent it", key="confluence_raw_body"):
     st.code(body.body, language="html", wrap_lines=True)

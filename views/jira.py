@@ -151,7 +151,7 @@ except DashboardError as exc:
     stop_page()
 
 st.dataframe(
-    _project_rows(projects),
+    cache.frame(projects, lambda: _project_rows(projects)),
     hide_index=True,
     width="stretch",
     column_config=PROJECT_COLUMNS,
@@ -240,18 +240,22 @@ if loaded["next"] and count_columns[2].button(
     cache.put(issues_key, loaded, pinned=True)
     st.rerun()
 
-issue_rows = [
-    {
-        "key": issue.key,
-        "summary": issue.summary,
-        "status": issue.status,
-        "type": issue.issue_type,
-        "assignee": issue.assignee,
-        "updated": jira_time(issue.updated),
-    }
-    for issue in issues
-]
-st.dataframe(issue_rows, hide_index=True, width="stretch")
+
+def _issue_rows() -> list[dict]:
+    return [
+        {
+            "key": issue.key,
+            "summary": issue.summary,
+            "status": issue.status,
+            "type": issue.issue_type,
+            "assignee": issue.assignee,
+            "updated": jira_time(issue.updated),
+        }
+        for issue in issues
+    ]
+
+
+st.dataframe(cache.frame(issues, _issue_rows), hide_index=True, width="stretch")
 if not issues:
     st.info("No issue matches this query.")
 
@@ -319,5 +323,6 @@ st.link_button(
     icon=":material/open_in_new:",
 )
 st.text(detail.description or "(no description)")
-with st.expander("Raw response"):
+# Drawn only on request: a closed expander would still send the JSON every run.
+if st.toggle("Show the raw response", key="jira_issue_raw"):
     st.json(detail.raw, expanded=False)

@@ -9,6 +9,15 @@ from ui import cache
 from ui.common import escape_markdown, open_store, show_error
 from ui.explore import choose_site, missing_product_text, open_grant
 
+
+def _rows(items, type_field: str) -> list[dict]:
+    """Return the key, name and type of projects or spaces, one row each."""
+    return [
+        {"key": item.key, "name": item.name, "type": getattr(item, type_field)}
+        for item in items
+    ]
+
+
 store = open_store()
 
 st.title("Sites and first look")
@@ -85,15 +94,14 @@ with jira_column:
                 st.info("No projects are visible to your account on this site.")
             else:
                 st.dataframe(
-                    [
-                        {"key": p.key, "name": p.name, "type": p.type_key}
-                        for p in page.projects
-                    ],
+                    cache.frame(
+                        page.projects, lambda: _rows(page.projects, "type_key")
+                    ),
                     hide_index=True,
                     width="stretch",
                 )
                 st.caption(_count_text(len(page.projects), page.total, page.is_last))
-            with st.expander("Raw response"):
+            if st.toggle("Show the raw response", key="sites_raw_projects"):
                 st.json(page.raw)
 
 with confluence_column:
@@ -128,10 +136,9 @@ with confluence_column:
                 st.info("No spaces are visible to your account on this site.")
             else:
                 st.dataframe(
-                    [
-                        {"key": s.key, "name": s.name, "type": s.type}
-                        for s in space_page.spaces
-                    ],
+                    cache.frame(
+                        space_page.spaces, lambda: _rows(space_page.spaces, "type")
+                    ),
                     hide_index=True,
                     width="stretch",
                 )
@@ -140,5 +147,5 @@ with confluence_column:
                     st.caption(f"The first {shown} spaces. More are on later pages.")
                 else:
                     st.caption(f"All {shown} spaces.")
-            with st.expander("Raw response"):
+            if st.toggle("Show the raw response", key="sites_raw_spaces"):
                 st.json(space_page.raw)
