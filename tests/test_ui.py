@@ -1,4 +1,5 @@
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from ui.common import escape_markdown, format_duration
 
@@ -43,3 +44,24 @@ def test_escape_markdown_puts_addresses_in_code(text, expected):
 )
 def test_format_duration(seconds, expected):
     assert format_duration(seconds) == expected
+
+
+def growing_table_script():
+    import streamlit as st
+
+    from ui.explore import GrowingTable
+
+    calls = st.session_state.setdefault("built", [])
+    table = GrowingTable()
+    for page in range(100):
+        table.show(lambda page=page: calls.append(page) or [{"page": page}])
+
+
+def test_growing_table_redraws_at_most_twice_a_second(monkeypatch):
+    moments = iter(range(0, 10_000, 1))
+    monkeypatch.setattr("ui.explore.time.monotonic", lambda: next(moments) / 10)
+    at = AppTest.from_function(growing_table_script)
+    at.run()
+    assert not at.exception
+    # One step of the fake clock is 0.1 s: a redraw every fifth page.
+    assert at.session_state["built"] == list(range(0, 100, 5))

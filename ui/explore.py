@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -438,3 +440,25 @@ def refresh_button(scope: str, label: str = "Refresh") -> None:
     if st.button(label, key=f"refresh:{scope}", icon=":material/refresh:"):
         cache.clear(scope)
         st.rerun()
+
+
+class GrowingTable:
+    """A table that shows rows as pages arrive, redrawn at most every
+    REDRAW_SECONDS: redrawing after each of a hundred pages would cost more than
+    fetching them."""
+
+    REDRAW_SECONDS = 0.5
+
+    def __init__(self):
+        self._slot = st.empty()
+        self._drawn_at: float | None = None
+
+    def show(self, build_rows: Callable[[], list[dict]]) -> None:
+        now = time.monotonic()
+        if self._drawn_at is not None and now - self._drawn_at < self.REDRAW_SECONDS:
+            return
+        self._slot.dataframe(build_rows(), hide_index=True)
+        self._drawn_at = now
+
+    def clear(self) -> None:
+        self._slot.empty()

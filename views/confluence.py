@@ -8,6 +8,7 @@ from lib.scopes import ENDPOINT_SCOPES
 from ui import cache
 from ui.common import escape_markdown, open_store, show_error
 from ui.explore import (
+    GrowingTable,
     choose_item,
     continue_pages,
     missing_product_text,
@@ -112,7 +113,7 @@ if loaded["next"] and button_columns[1].button(
     "Load all", icon=":material/download:", help="Follow every next link."
 ):
     progress = st.progress(0.0, text="Loading spaces…")
-    table = st.empty()
+    table = GrowingTable()
 
     def _show_progress() -> None:
         # Cursor paging gives no total, so the bar shows activity, not a share.
@@ -120,7 +121,7 @@ if loaded["next"] and button_columns[1].button(
             0.5 if loaded["next"] else 1.0,
             text=f"Loaded {len(loaded['items'])} spaces",
         )
-        table.dataframe(_space_rows(loaded["items"]), hide_index=True)
+        table.show(lambda: _space_rows(loaded["items"]))
 
     try:
         continue_pages(loaded, _next_spaces, next_of=_next_url, on_page=_show_progress)
@@ -128,7 +129,7 @@ if loaded["next"] and button_columns[1].button(
         show_error(exc)
     cache.put(spaces_key, loaded, pinned=True)
     progress.empty()
-    table.empty()
+    table.clear()
 
 spaces = loaded["items"]
 more_text = " More on later pages." if loaded["next"] else ""

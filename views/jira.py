@@ -7,6 +7,7 @@ from lib.errors import DashboardError
 from ui import cache
 from ui.common import escape_markdown, open_store, show_error
 from ui.explore import (
+    GrowingTable,
     choose_item,
     continue_pages,
     jira_time,
@@ -98,7 +99,7 @@ with button_columns[3]:
 try:
     if load_all and all_projects is None:
         progress = st.progress(0.0, text="Loading projects…")
-        table = st.empty()
+        table = GrowingTable()
         collected: list = []
         for page in jira.iter_all_projects(
             session, endpoints, site.cloud_id, **filters
@@ -109,9 +110,9 @@ try:
                 min(1.0, len(collected) / max(total, 1)),
                 text=f"Loaded {len(collected)} of {total} projects",
             )
-            table.dataframe(_project_rows(collected), hide_index=True)
+            table.show(lambda: _project_rows(collected))
         progress.empty()
-        table.empty()
+        table.clear()
         all_projects = tuple(collected)
         cache.put(
             explorer.key("projects", "all", filter_key), all_projects, pinned=True
