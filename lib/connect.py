@@ -244,8 +244,8 @@ def _identify(
 ) -> Account | None:
     """Return the account a new grant belongs to, when read:me allows asking.
 
-    Any failure leaves the account unknown: the tokens matter more than the name,
-    and the connection page asks again.
+    Any failure leaves the account unknown, because the tokens matter more than
+    the name; the Connection page shows the profile from /me again.
     """
     if not ENDPOINT_SCOPES["/me"].is_met_by(frozenset(tokens.scopes)):
         return None

@@ -140,7 +140,7 @@ class ConnectionRecord:
 
 @dataclass(frozen=True)
 class Account:
-    """Who a grant belongs to, from the identity API."""
+    """The account a grant belongs to, from the identity API."""
 
     account_id: str
     name: str
@@ -392,8 +392,8 @@ class Store:
         """
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            # SQLite grants the lock on a read-only file too; a write that
-            # changes nothing finds out before the block calls a server.
+            # SQLite grants the lock on a read-only file too, so a write that
+            # changes nothing checks for that before the block calls a server.
             self.db.execute("update settings set value = value where 0")
         except sqlite3.Error as exc:
             if self.db.conn.in_transaction:

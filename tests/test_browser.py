@@ -491,3 +491,54 @@ def test_expiring_token_renewed_while_browsing(page, app_url, shots):
     shots.take(consent, "jira-after-renewal")
     stats = requests.get(f"{sandbox}/_sandbox/stats", timeout=10).json()
     assert stats["token_requests"].get("refresh_token", 0) >= 1
+
+
+SIDEBAR_PAGES = (
+    "Start",
+    "1. Developer console",
+    "2. Credentials",
+    "3. Scopes",
+    "4. Consent",
+    "5. Callback",
+    "6. Connection",
+    "Or: email + API token",
+    "Export settings",
+    "Sites and first look",
+    "Jira",
+    "Confluence",
+    "API console",
+)
+
+
+def test_no_page_html_holds_a_secret(page, app_url, shots):
+    """After connecting, the HTML of every page holds neither stored token nor the
+    client secret."""
+    from playwright.sync_api import expect
+
+    from lib.store import Store
+
+    start_practice(page, app_url, shots)
+    save_credentials(page, shots)
+    choose_scopes(page, shots)
+    consent = consent_in_new_tab(page, shots)
+    expect(consent.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
+    consent.close()
+    expect(page.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
+
+    with Store.open() as store:
+        connection = store.active_connection()
+        tokens = store.tokens(connection.id)
+        secrets = {
+            "access token": tokens.access_token,
+            "refresh token": tokens.refresh_token,
+            "client secret": store.client_secret(connection.app_id),
+        }
+    assert all(secrets.values())
+
+    for label in SIDEBAR_PAGES:
+        open_sidebar_page(page, label)
+        page.wait_for_timeout(500)
+        html = page.content()
+        for name, value in secrets.items():
+            assert value not in html, f"the {name} is in the HTML of {label}"
+    shots.take(page, "last-page")
