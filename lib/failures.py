@@ -100,9 +100,9 @@ _ENTRIES = (
     Failure(
         "admin_approval_required",
         "A site admin must approve the app",
-        "The organisation only allows third-party apps that an admin has approved, "
+        "The organization only allows third-party apps that an admin has approved, "
         "so Atlassian refuses the consent for that site.",
-        "Ask a site or organisation admin to approve the app for the site, or "
+        "Ask a site or organization admin to approve the app for the site, or "
         "choose another site on the consent screen.",
     ),
     Failure(
@@ -208,6 +208,16 @@ _ENTRIES = (
         CONSENT_AGAIN,
     ),
     Failure(
+        "site_not_offered",
+        "The site is not offered on the consent screen",
+        "The consent screen lists only the sites where the signed-in account has a "
+        "product that the requested scopes are for: Jira scopes offer Jira sites, "
+        "Confluence scopes Confluence sites.",
+        "Tick scopes of the site's product on the Scopes page, or sign in to "
+        "Atlassian with an account that can use the site, then consent again.",
+        SCOPES,
+    ),
+    Failure(
         "several_sites",
         "The grant reaches several sites",
         "One grant covers every site the account consented to, listed in no "
@@ -262,15 +272,16 @@ _ENTRIES = (
         "rate_limited",
         "Too many requests",
         "Atlassian limits requests per second and points per hour, and answers 429 "
-        "with Retry-After when a limit is hit. The dashboard already waited and "
-        "retried before giving up.",
+        "with Retry-After when a limit is hit. The dashboard waits and retries a "
+        "read by itself when the wait is 10 seconds or less; a longer wait is left "
+        "to you.",
         "{retry}",
     ),
     Failure(
         "unavailable",
         "Atlassian is unavailable",
-        "A 5xx status is a failure on Atlassian's side; it usually passes within "
-        "minutes. The dashboard already retried.",
+        "A 5xx status is a failure on Atlassian's side, and it usually passes "
+        "within minutes. A read was already retried twice before this message.",
         "Wait a few minutes and try again. Atlassian's status page tells whether "
         "an incident is open.",
     ),
@@ -503,8 +514,8 @@ def _retry_text(retry_after: float | None, now: float | None) -> str:
         return "Wait a minute, then try again."
     seconds = max(1, round(retry_after))
     unit = "second" if seconds == 1 else "seconds"
-    moment = time.strftime("%H:%M:%S", time.localtime((now or time.time()) + seconds))
-    return f"Wait {seconds} {unit} (until {moment}), then try again."
+    moment = time.strftime("%H:%M:%S", time.gmtime((now or time.time()) + seconds))
+    return f"Wait {seconds} {unit} (until {moment} UTC), then try again."
 
 
 def _fill(template: str, values: dict) -> str:
@@ -539,25 +550,25 @@ def redirect_uri_differences(registered: str, sent: str) -> list[str]:
     a, b = urlsplit(registered.strip()), urlsplit(sent.strip())
     differences = []
     if a.scheme.lower() != b.scheme.lower():
-        differences.append(f"scheme: {a.scheme or 'none'} against {b.scheme or 'none'}")
+        differences.append(_difference("scheme", a.scheme, b.scheme))
     if (a.hostname or "") != (b.hostname or ""):
-        differences.append(
-            f"host: {a.hostname or 'none'} against {b.hostname or 'none'}"
-        )
+        differences.append(_difference("host", a.hostname, b.hostname))
     # A scheme change implies its default port: name only the scheme then.
     same_scheme = a.scheme.lower() == b.scheme.lower()
     if same_scheme and _port(a) != _port(b):
-        differences.append(f"port: {_port(a)} against {_port(b)}")
+        differences.append(_difference("port", _port(a), _port(b)))
     path_a, path_b = a.path or "/", b.path or "/"
     if path_a.rstrip("/") != path_b.rstrip("/"):
-        differences.append(f"path: {path_a} against {path_b}")
+        differences.append(_difference("path", path_a, path_b))
     elif path_a != path_b:
-        differences.append(
-            f"trailing slash: {path_a} against {path_b}; only one of them ends in /"
-        )
+        differences.append(_difference("trailing slash", path_a, path_b))
     if a.query != b.query:
-        differences.append(f"query: {a.query or 'none'} against {b.query or 'none'}")
+        differences.append(_difference("query", a.query, b.query))
     return differences
+
+
+def _difference(part: str, registered, sent) -> str:
+    return f"{part}: registered {registered or 'none'}, sent {sent or 'none'}"
 
 
 def _port(parts) -> int | None:

@@ -229,7 +229,7 @@ _SYMPTOMS = {
     ),
     "Only the app's developer can use the app (development mode)": "app_not_shared",
     "Your site admin must authorize this app": "admin_approval_required",
-    "The site I want is not in the list": "no_sites",
+    "The site I want is not in the list": "site_not_offered",
 }
 
 with st.expander("Atlassian showed an error instead of coming back here"):
@@ -250,11 +250,10 @@ with st.expander("Atlassian showed an error instead of coming back here"):
     if registered.strip():
         differences = failures.redirect_uri_differences(registered, app.redirect_uri)
         if differences:
+            lines = "\n".join(f"- {escape_markdown(item)}" for item in differences)
             st.error(
-                "They differ. Registered against sent, "
-                + "; ".join(escape_markdown(item) for item in differences)
-                + ". Make them the same, in the developer console or on the "
-                "Credentials page."
+                f"They differ:\n{lines}\n\nMake them the same, in the developer "
+                "console or on the Credentials page."
             )
         else:
             st.success("They are the same, so the callback URL is not the problem.")
