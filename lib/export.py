@@ -158,7 +158,8 @@ def _secret_note(label: str, variable: str, show_secret: bool) -> list[str]:
         return [f"# It contains the {label}: keep it out of version control."]
     return [
         f"# The {label} is read from the environment variable",
-        f"# {variable}, so this file can be committed. The .env export sets it.",
+        f"# {variable}, so this file can be committed. Set it there, for example",
+        "# from the .env export with the secret filled in.",
         "import os",
     ]
 

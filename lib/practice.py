@@ -141,6 +141,8 @@ class PracticeFailure:
     how_to_see: str
     # Control requests to the sandbox: (method, path, JSON body).
     controls: tuple[tuple[str, str, dict], ...]
+    # The dashboard page (a key of ui.common.PAGES) where the failure shows.
+    page: str = "jira"
 
 
 _JIRA_CALLS = "/ex/jira/"
@@ -150,12 +152,14 @@ PRACTICE_FAILURES: tuple[PracticeFailure, ...] = (
         "Someone other than the app's owner consents",
         "Open the consent screen from the Consent page.",
         (("POST", "/_sandbox/switches", {"app_owner_signed_in": False}),),
+        page="consent",
     ),
     PracticeFailure(
         "admin_blocked",
         "The admin of the jira-only site has not approved the app",
         "Consent again and pick the jira-only site.",
         (("POST", "/_sandbox/switches", {"admin_blocked_sites": ["jira-only"]}),),
+        page="consent",
     ),
     PracticeFailure(
         "revoked",
@@ -169,10 +173,11 @@ PRACTICE_FAILURES: tuple[PracticeFailure, ...] = (
         "Consent again, then keep browsing: the dashboard refreshes the token "
         "before each call that would come within a minute of its expiry.",
         (("POST", "/_sandbox/settings", {"token_lifetime": 90}),),
+        page="consent",
     ),
     PracticeFailure(
         "rate_limited",
-        "Jira rate-limits the next calls, asking to wait 30 seconds",
+        "Jira rate-limits the next 3 calls, asking to wait 30 seconds",
         "Open the Jira page.",
         (
             (
@@ -189,7 +194,7 @@ PRACTICE_FAILURES: tuple[PracticeFailure, ...] = (
     ),
     PracticeFailure(
         "outage",
-        "Jira is unavailable (503) for the next calls",
+        "Jira is unavailable (503) for the next 3 calls",
         "Open the Jira page.",
         (
             (

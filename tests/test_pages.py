@@ -1066,3 +1066,40 @@ def test_request_log_lists_the_calls_of_a_page_that_stopped():
     count = len(at.session_state["request_log"])
     assert count > 0
     assert labels == [f"Request log ({count})"]
+
+
+def test_connection_page_after_sandbox_restart_calls_nothing():
+    connect_through_callback()
+    practice.stop_sandbox()
+    at = run_page("views/connection.py")
+    assert not at.exception
+    assert any("restarted" in plain(w.value) for w in at.warning)
+    assert not at.error
+    assert [m.value for m in at.metric][0] == "no longer valid"
+
+
+def test_api_console_names_a_missing_scope():
+    start_practice()
+    scopes = run_page("views/scopes.py")
+    scopes.checkbox(key="task:browse_projects").check().run()
+    scopes.button(key="apply_tasks").click().run()
+    at = run_page("views/consent.py")
+    run_page("views/callback.py", query=callback_query(approve(consent_url(at))))
+    console = run_page("views/api_console.py")
+    console.button[0].click().run()
+    assert not console.exception
+    assert any("read:jira-user" in plain(w.value) for w in console.warning)
+
+
+def test_api_token_practice_values_filled_and_path_dropped():
+    at = run_page("views/api_token.py")
+    at.radio(key="api_token_environment").set_value("practice").run()
+    at.button(key="fill_practice_values").click().run()
+    site = at.text_input(key="api_token_site_url").value
+    assert site.endswith("/sites/practice-cloud")
+    assert at.text_input(key="api_token_email").value == "practice.user@example.test"
+    at.text_input(key="api_token_site_url").set_value(site + "/browse/CAFE-1")
+    next(b for b in at.button if b.label == "Verify and save").click().run()
+    assert not at.exception
+    shown = " ".join(plain(s.value) for s in at.success)
+    assert f"Using the site root {site}" in shown

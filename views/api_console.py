@@ -2,9 +2,15 @@
 
 import streamlit as st
 
-from lib import api_console
+from lib import api_console, atlassian
 from lib.errors import DashboardError, InvalidInput
-from ui.common import escape_markdown, open_store, show_error, show_field_error
+from ui.common import (
+    PAGES,
+    escape_markdown,
+    open_store,
+    show_error,
+    show_field_error,
+)
 from ui.explore import open_explorer
 from ui.request_log import stop_page
 
@@ -97,6 +103,16 @@ status_columns[1].metric("Time", f"{response.elapsed_ms:.0f} ms")
 size = f"{response.body_bytes:,} bytes"
 status_columns[2].metric("Size", f"{size}+" if response.truncated else size)
 st.caption(f"{request.method} `{response.url}`")
+if response.status == 401 and atlassian.SCOPE_MISMATCH_MESSAGE in response.text:
+    requirement = atlassian.requirement_for(request.url)
+    needed = requirement.describe() if requirement else "a scope not granted"
+    st.warning(
+        f"The token lacks a scope this endpoint needs: {escape_markdown(needed)}. "
+        "Tick it on the Scopes page, add it to the app in the developer console, "
+        "and consent again.",
+        icon=":material/key_off:",
+    )
+    st.page_link(PAGES["scopes"], label="Go to Scopes", icon=":material/checklist:")
 with st.expander("Headers"):
     # A dataframe shows the values as the server sent them, not as Markdown.
     st.dataframe(

@@ -18,6 +18,9 @@ from ui.explore import api_token_scopes, session_factory
 from ui.request_log import stop_page
 
 ERRORS_KEY = "api_token_errors"
+SITE_KEY = "api_token_site_url"
+EMAIL_KEY = "api_token_email"
+TOKEN_KEY = "api_token_value"
 SAVED_KEY = "api_token_saved"
 ENVIRONMENTS = {
     ATLASSIAN: "An Atlassian Cloud site",
@@ -44,6 +47,13 @@ environment = st.radio(
     help="The practice sandbox accepts only its own sites and practice account.",
 )
 
+
+def _fill_practice_values(site: str) -> None:
+    st.session_state[SITE_KEY] = site
+    st.session_state[EMAIL_KEY] = PRACTICE_API_TOKEN_EMAIL
+    st.session_state[TOKEN_KEY] = PRACTICE_API_TOKEN
+
+
 practice_base = None
 if environment == PRACTICE:
     try:
@@ -59,6 +69,12 @@ if environment == PRACTICE:
         icon=":material/school:",
     )
     site_example = f"{practice_base}/sites/practice-cloud"
+    st.button(
+        "Fill in the practice values",
+        key="fill_practice_values",
+        on_click=_fill_practice_values,
+        args=(site_example,),
+    )
 else:
     site_example = "https://your-site.atlassian.net"
 
@@ -67,6 +83,7 @@ errors: dict[str, InvalidInput] = st.session_state.get(ERRORS_KEY, {})
 with st.form("api_token_form"):
     site_url = st.text_input(
         "Site URL",
+        key=SITE_KEY,
         placeholder=site_example,
         help="The address of your Atlassian site, such as "
         "https://your-site.atlassian.net. An address copied from a Jira board or "
@@ -77,6 +94,7 @@ with st.form("api_token_form"):
 
     email = st.text_input(
         "Email",
+        key=EMAIL_KEY,
         placeholder="name@example.com",
         help="The email address of the Atlassian account that created the API "
         "token. The token works only together with that address.",
@@ -86,6 +104,7 @@ with st.form("api_token_form"):
 
     token = st.text_input(
         "API token",
+        key=TOKEN_KEY,
         type="password",
         help="Create one at id.atlassian.com, Security, API tokens "
         f"({api_token.TOKEN_PAGE}), and copy it when Atlassian shows it, which "
@@ -140,6 +159,13 @@ def _verify_and_save(site_url: str, email: str, token: str) -> str | None:
         cloud_id=verification.cloud_id,
         scopes=api_token_scopes(verification.products),
     )
+    typed = site_url.strip().split("://", 1)[-1].rstrip("/").lower()
+    kept = verification.site_url.split("://", 1)[-1].lower()
+    if typed != kept:
+        return (
+            f"{verification.summary}. Using the site root {verification.site_url}: "
+            "the rest of the address you entered was left out"
+        )
     return verification.summary
 
 

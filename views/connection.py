@@ -112,7 +112,9 @@ st.write(
     f"{_timestamp(connection.refreshed_at)}."
 )
 
-if practice_connection_is_stale(app, connection):
+# Tokens from a sandbox that has since stopped cannot be used or counted down.
+tokens_dead = practice_connection_is_stale(app, connection)
+if tokens_dead:
     st.warning(
         "The practice sandbox restarted since this connection was made, and it "
         "keeps its tokens only in memory, so these tokens no longer work. Consent "
@@ -137,7 +139,10 @@ def _countdown() -> None:
 
 status_column, refresh_column = st.columns(2)
 with status_column:
-    _countdown()
+    if tokens_dead:
+        st.metric("Access token", "no longer valid")
+    else:
+        _countdown()
 with refresh_column:
     if connection.has_refresh_token:
         st.metric("Refresh token", "stored")
@@ -156,7 +161,9 @@ with refresh_column:
         )
 
 st.subheader("Who you are connected as")
-if ENDPOINT_SCOPES["/me"].is_met_by(frozenset(connection.granted_scopes)):
+if tokens_dead:
+    st.caption("Shown again after the new consent.")
+elif ENDPOINT_SCOPES["/me"].is_met_by(frozenset(connection.granted_scopes)):
     try:
         session, endpoints = connect.authorized_session(
             store, connection, session_factory=session_factory()

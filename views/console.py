@@ -43,8 +43,8 @@ st.markdown(
 
 st.subheader("Callback URL to register")
 st.write(
-    "This is the dashboard's own callback page at the address you opened it with. "
-    "Use the copy button at the right of the box."
+    "This is the dashboard's own callback page, on localhost at the port you "
+    "opened it with. Use the copy button at the right of the box."
 )
 st.code(callback, language=None)
 st.caption(
@@ -88,11 +88,21 @@ if app is not None and app.is_practice:
     chosen = st.selectbox(
         "Failure", list(labels), format_func=labels.__getitem__, key="practice_fault"
     )
+    failure = practice.PRACTICE_FAILURES_BY_KEY[chosen]
+    st.caption(escape_markdown(f"Once it is on: {failure.how_to_see}"))
     trigger_column, restore_column = st.columns(2)
     try:
         if trigger_column.button("Switch it on", key="trigger_practice_fault"):
-            failure = practice.trigger_failure(chosen)
-            st.success(escape_markdown(f"Switched on. {failure.how_to_see}"))
+            practice.trigger_failure(chosen)
+            st.success(
+                "Switched on. Switch all failures off here when you are done.",
+                icon=":material/bug_report:",
+            )
+            st.page_link(
+                PAGES[failure.page],
+                label="Go where it shows",
+                icon=":material/arrow_forward:",
+            )
         if restore_column.button("Switch all failures off", key="restore_practice"):
             practice.restore_sandbox()
             st.success("Every practice failure is off again.")

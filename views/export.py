@@ -66,11 +66,13 @@ def _oauth_export(app, connection, include_secrets: bool) -> export.OAuthAppExpo
     )
 
 
-def _block(title: str, text: str, language: str | None, file_name: str) -> None:
+def _block(
+    title: str, text: str, language: str | None, file_name: str, label: str = ""
+) -> None:
     st.subheader(title)
     st.code(text, language=language, wrap_lines=True)
     st.download_button(
-        f"Download {file_name}",
+        f"Download {label or file_name}",
         data=text,
         file_name=file_name,
         mime="text/plain",
@@ -112,7 +114,15 @@ _block(
     "python",
     "atlassian_settings.py",
 )
-_block(".env", export.dotenv(data, include_secrets=include_secrets), "bash", ".env")
+_block(
+    ".env",
+    export.dotenv(data, include_secrets=include_secrets),
+    "bash",
+    "atlassian.env",
+    label=".env",
+)
+# Browsers drop the leading dot of a downloaded file's name.
+st.caption("It downloads as atlassian.env: rename it to .env in your project.")
 
 if isinstance(data, export.OAuthAppExport):
     _block(

@@ -98,8 +98,9 @@ def render_error(error: str, description: str) -> str:
     """Render the authorization error page with the error code and description."""
     body = (
         "<h1>Something went wrong</h1>"
-        "<p>The authorization request was rejected. The app that sent you here "
-        "must fix its request; going back to it will not help.</p>"
+        "<p>The authorization request was rejected, so you were not sent back to "
+        "the app. The description below says why; copy this page's address into "
+        "the app if it asks for it.</p>"
         f"<dl><dt>error</dt><dd><code>{escape(error)}</code></dd>"
         f"<dt>error_description</dt><dd>{escape(description)}</dd></dl>"
     )
