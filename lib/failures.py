@@ -333,7 +333,7 @@ _ENTRIES = (
         "that created it, and only until it is revoked or expires. A classic token "
         "works on the site URL, and a scoped token only through api.atlassian.com. "
         "The account's password is not an API token.",
-        "{hint}",
+        "Check these causes, most likely first.",
     ),
     Failure(
         "api_token_revoked",
@@ -387,6 +387,8 @@ class Diagnosis:
     next_step: str
     details: dict = field(default_factory=dict)
     required_scopes: tuple[str, ...] = ()
+    # Likely causes to list under the next step, most likely first.
+    causes: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -424,6 +426,7 @@ def diagnose(exc: DashboardError, *, now: float | None = None) -> Diagnosis:
         _fill(CATALOGUE[key].next_step, values),
         raw_details(exc),
         required,
+        tuple(getattr(exc, "causes", ())),
     )
 
 

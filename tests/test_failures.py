@@ -510,8 +510,10 @@ def test_explain_by_key():
 def test_api_token_rejected_lists_causes(sandbox):
     exc = trigger_api_token_rejected(sandbox)
     diagnosis = failures.diagnose(exc)
-    assert diagnosis.next_step.startswith("Likely causes, most likely first: 1.")
-    assert "ATATT-fake-wrong-token" not in diagnosis.next_step
+    assert diagnosis.next_step == "Check these causes, most likely first."
+    assert len(diagnosis.causes) == 5
+    assert diagnosis.causes[0].startswith("The email")
+    assert all("ATATT-fake-wrong-token" not in cause for cause in diagnosis.causes)
     assert "ATATT-fake-wrong-token" not in diagnosis.what_happened
 
 

@@ -896,7 +896,7 @@ def test_api_token_wrong_token_stores_nothing():
     assert not at.exception
     shown = messages(at)
     assert "did not accept the email and API token" in shown
-    assert "Likely causes, most likely first: 1." in shown
+    assert "Check these causes, most likely first.\n\n1. " in shown
     assert "ATATT-fake-wrong-token" not in shown
     assert stored_connections() == []
 

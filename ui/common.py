@@ -95,7 +95,14 @@ def show_diagnosis(diagnosis: failures.Diagnosis) -> None:
         f"{escape_markdown(diagnosis.what_happened)}",
         icon=":material/error:",
     )
-    st.info(escape_markdown(diagnosis.next_step), icon=":material/arrow_forward:")
+    next_step = escape_markdown(diagnosis.next_step)
+    if diagnosis.causes:
+        listed = "\n".join(
+            f"{number}. {escape_markdown(cause)}"
+            for number, cause in enumerate(diagnosis.causes, 1)
+        )
+        next_step = f"{next_step}\n\n{listed}"
+    st.info(next_step, icon=":material/arrow_forward:")
     _offer_action(diagnosis)
     with st.expander("Why this happens, and technical details"):
         st.markdown(escape_markdown(failure.explanation))
