@@ -230,7 +230,8 @@ def trigger_failure(key: str) -> PracticeFailure:
 
 
 def restore_sandbox() -> None:
-    """Switch every practice failure off again; grants already revoked stay so."""
+    """Switch every practice failure off again. Grants already revoked stay
+    revoked."""
     _set_practice_sharing(True)
     _send_controls(_RESTORE)
     logger.info("Practice failures switched off")
@@ -266,6 +267,6 @@ def _send_controls(controls) -> None:
             response.raise_for_status()
         except requests.RequestException as exc:
             raise NetworkError(
-                f"The practice sandbox refused {method} {path}: {exc}.",
+                f"The practice sandbox rejected {method} {path}: {exc}.",
                 hint="Restart the dashboard to get a fresh sandbox.",
             ) from exc

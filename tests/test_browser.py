@@ -368,11 +368,10 @@ def choose(page, label: str, text: str) -> None:
     pytest.fail(f"no option containing {text!r} could be picked in {label!r}")
 
 
-def test_explorer_and_hostile_page(page, app_url, shots):
+def connect_in_practice(page, app_url, shots) -> None:
+    """Connect in practice mode, consenting in a new tab that is then closed, and
+    wait until the starting tab shows the connection."""
     from playwright.sync_api import expect
-
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
     start_practice(page, app_url, shots)
     save_credentials(page, shots)
@@ -381,6 +380,15 @@ def test_explorer_and_hostile_page(page, app_url, shots):
     expect(consent.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
     consent.close()
     expect(page.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
+
+
+def test_explorer_and_hostile_page(page, app_url, shots):
+    from playwright.sync_api import expect
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    connect_in_practice(page, app_url, shots)
 
     open_sidebar_page(page, "Jira")
     expect(page.get_by_role("heading", name="Projects")).to_be_visible(timeout=WAIT)
@@ -513,17 +521,9 @@ SIDEBAR_PAGES = (
 def test_no_page_html_holds_a_secret(page, app_url, shots):
     """After connecting, the HTML of every page holds neither stored token nor the
     client secret."""
-    from playwright.sync_api import expect
-
     from lib.store import Store
 
-    start_practice(page, app_url, shots)
-    save_credentials(page, shots)
-    choose_scopes(page, shots)
-    consent = consent_in_new_tab(page, shots)
-    expect(consent.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
-    consent.close()
-    expect(page.get_by_text("Connected.")).to_be_visible(timeout=WAIT)
+    connect_in_practice(page, app_url, shots)
 
     with Store.open() as store:
         connection = store.active_connection()
