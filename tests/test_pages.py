@@ -1103,3 +1103,17 @@ def test_api_token_practice_values_filled_and_path_dropped():
     assert not at.exception
     shown = " ".join(plain(s.value) for s in at.success)
     assert f"Using the site root {site}" in shown
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [
+        ("views/jira.py", "Jira"),
+        ("views/confluence.py", "Confluence"),
+        ("views/api_console.py", "API console"),
+    ],
+)
+def test_explorer_keeps_its_title_when_stopped(page, title):
+    at = run_page(page)
+    assert not at.exception
+    assert [t.value for t in at.title] == [title]

@@ -56,8 +56,8 @@ def _panel() -> None:
             [
                 {
                     "status": record.status if record.status is not None else "—",
-                    "call": f"{record.method} {_short_path(record.path)}",
                     "ms": round(record.duration_ms),
+                    "call": f"{record.method} {_short_path(record.path)}",
                     "retries": record.retries,
                     "error": record.error or "",
                     "host": record.host,

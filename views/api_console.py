@@ -19,11 +19,11 @@ EXAMPLES = {
     "confluence": "/wiki/api/v2/spaces",
 }
 
+st.title("API console")
 store = open_store()
 explorer = open_explorer(store)
 site = explorer.site
 
-st.title("API console")
 st.caption(
     escape_markdown(
         f"Site {site.name}. Requests go only to this site's API base on "

@@ -18,12 +18,12 @@ from ui.explore import (
 )
 from ui.request_log import stop_page
 
+st.title("Confluence")
 store = open_store()
 explorer = open_explorer(store)
 session, endpoints, site = explorer.session, explorer.endpoints, explorer.site
 granted = frozenset(explorer.connection.granted_scopes)
 
-st.title("Confluence")
 st.caption(escape_markdown(f"Site {site.name} ({site.url})"))
 if "confluence" not in site.products:
     st.info(missing_product_text("Confluence", granted))

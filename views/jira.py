@@ -22,11 +22,11 @@ from ui.request_log import stop_page
 
 PAGE_SIZE = 50
 
+st.title("Jira")
 store = open_store()
 explorer = open_explorer(store)
 session, endpoints, site = explorer.session, explorer.endpoints, explorer.site
 
-st.title("Jira")
 st.caption(escape_markdown(f"Site {site.name} ({site.url})"))
 if "jira" not in site.products:
     st.info(missing_product_text("Jira", explorer.connection.granted_scopes))
