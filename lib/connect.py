@@ -398,8 +398,9 @@ def authorized_session(
         )
         return store.tokens(connection.id).access_token
 
-    auth = RenewingBearerAuth(tokens.access_token, endpoints.api_origins, renew)
-    if not tokens.refresh_token:
+    if tokens.refresh_token:
+        auth = RenewingBearerAuth(tokens.access_token, endpoints.api_origins, renew)
+    else:
         auth = BearerAuth(tokens.access_token, endpoints.api_origins)
     session = session_factory(auth=auth)
     session.granted_scopes = frozenset(tokens.scopes)

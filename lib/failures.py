@@ -439,8 +439,6 @@ def failure_key(exc: DashboardError) -> str:
         return _consent_key(exc)
     if isinstance(exc, TokenRequestFailed):
         return _token_key(exc)
-    if isinstance(exc, ApiError):
-        return _status_key(exc)
     return "unknown"
 
 
@@ -470,6 +468,9 @@ _BY_TYPE: tuple[tuple[type, str], ...] = (
     (StorageError, "storage"),
     (InvalidInput, "invalid_input"),
     (NotConnected, "not_connected"),
+    # Last, after its subclasses: raise_for_status raises RateLimited for 429 and
+    # ServerError for 5xx, so a plain ApiError has any other status.
+    (ApiError, "api_error"),
 )
 
 
@@ -502,14 +503,6 @@ def _token_key(exc: TokenRequestFailed) -> str:
     if status == 401 or exc.error in ("access_denied", "invalid_client"):
         return "client_rejected"
     return "token_request_failed"
-
-
-def _status_key(exc: ApiError) -> str:
-    if exc.status == 429:
-        return "rate_limited"
-    if exc.status >= 500:
-        return "unavailable"
-    return "api_error"
 
 
 def _retry_text(retry_after: float | None, now: float | None) -> str:
