@@ -7,6 +7,7 @@ are this project's own summaries of what each scope allows.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -365,10 +366,10 @@ ENDPOINT_SCOPES: dict[str, Requirement] = {
 }
 
 
-# What a task needs beyond the calls this dashboard makes. NOTE: only the classic
-# scopes of these writes are recorded here, from the scope descriptions: creating
-# and editing issues and comments (write:jira-work), and creating pages, blog posts
-# and comments (write:confluence-content, through the v1 content API).
+# Requirements of tasks beyond the calls this dashboard makes. NOTE: only the
+# classic scopes of these writes are recorded, taken from the scope descriptions:
+# write:jira-work creates and edits issues and comments, and
+# write:confluence-content creates pages, blog posts and comments (v1 content API).
 _WRITE_REQUIREMENTS: dict[str, Requirement] = {
     "create issues": _requirement(classic=["write:jira-work"]),
     "write pages": _requirement(classic=["write:confluence-content"]),
@@ -462,25 +463,40 @@ TASKS_BY_KEY: dict[str, Task] = {task.key: task for task in TASKS}
 
 
 def scopes_for_tasks(keys) -> tuple[str, ...]:
-    """Return the smallest scope set that allows every chosen task.
-
-    Each call accepts its classic set or its granular set. Per call, the set that
-    adds fewest scopes to what earlier calls already need is taken, the classic
-    one on a tie; the catalogue's order is kept in the result.
-    """
-    chosen: set[str] = set()
-    for key in keys:
-        for requirement in TASKS_BY_KEY[key].requirements:
-            chosen |= _cheapest(requirement, chosen)
+    """Return the smallest scope set that allows every chosen task, in the
+    catalogue's order."""
+    requirements = dict.fromkeys(
+        requirement for key in keys for requirement in TASKS_BY_KEY[key].requirements
+    )
+    chosen = smallest_scope_set(requirements)
     order = {scope.name: index for index, scope in enumerate(CATALOGUE)}
     return tuple(sorted(chosen, key=lambda name: (order.get(name, len(order)), name)))
 
 
-def _cheapest(requirement: Requirement, chosen: set[str]) -> frozenset[str]:
-    options = [s for s in (requirement.classic, requirement.granular) if s]
-    if not options:
-        return frozenset()
-    return min(options, key=lambda option: len(option - chosen))
+def smallest_scope_set(requirements) -> frozenset[str]:
+    """Return the smallest set of scopes that meets every requirement.
+
+    Each requirement takes its classic set or its granular set, so every
+    combination is tried: the tasks name a handful of calls. Among sets of the
+    same size, the one with more classic choices wins.
+    """
+    options = [
+        [
+            (rank, scopes)
+            for rank, scopes in enumerate((r.classic, r.granular))
+            if scopes
+        ]
+        for r in requirements
+    ]
+    options = [choices for choices in options if choices]
+    best = min(
+        itertools.product(*options),
+        key=lambda picks: (
+            len(frozenset().union(*(scopes for _, scopes in picks))),
+            sum(rank for rank, _ in picks),
+        ),
+    )
+    return frozenset().union(*(scopes for _, scopes in best))
 
 
 def normalize_scopes(names) -> tuple[str, ...]:

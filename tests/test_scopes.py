@@ -42,13 +42,25 @@ def test_task_scopes_meet_each_call():
         assert all(req.is_met_by(granted) for req in task.requirements), task.key
 
 
-def test_cheapest_prefers_what_is_already_chosen():
+def test_smallest_set_shares_scopes_between_calls():
+    # Taking each call's cheapest set in turn would give {x, g}; sharing g is smaller.
+    first = scopes.Requirement(classic=frozenset({"x"}), granular=frozenset({"g"}))
+    second = scopes.Requirement(
+        classic=frozenset({"y", "z"}), granular=frozenset({"g"})
+    )
+    assert scopes.smallest_scope_set([first, second]) == {"g"}
+
+
+def test_smallest_set_prefers_classic_on_a_tie():
     requirement = scopes.Requirement(
         classic=frozenset({"read:confluence-space.summary"}),
         granular=frozenset({"read:content-details:confluence"}),
     )
-    chosen = {"read:content-details:confluence"}
-    assert scopes._cheapest(requirement, chosen) == requirement.granular
+    assert scopes.smallest_scope_set([requirement]) == requirement.classic
+
+
+def test_smallest_set_of_nothing_is_empty():
+    assert scopes.smallest_scope_set([]) == frozenset()
 
 
 def test_unknown_task_rejected():
