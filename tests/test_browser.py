@@ -346,7 +346,7 @@ def choose(page, label: str, text: str) -> None:
     """Pick the option containing text in the Streamlit selectbox with label.
 
     The filtered list is redrawn while it settles, so an option can vanish under
-    the click; the pick is tried again from a closed box then.
+    the click. The pick then starts again from a closed box.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -519,8 +519,8 @@ SIDEBAR_PAGES = (
 
 
 def test_no_page_html_holds_a_secret(page, app_url, shots):
-    """After connecting, the HTML of every page holds neither stored token nor the
-    client secret."""
+    """After connecting, the HTML of every page contains neither stored token nor
+    the client secret."""
     from lib.store import Store
 
     connect_in_practice(page, app_url, shots)

@@ -179,7 +179,7 @@ def test_authorize_url_has_state_placeholder():
     assert query["scope"] == [" ".join(SCOPES)]
 
 
-# Generated code compiles and holds the values
+# Generated code compiles and contains the values
 
 
 @pytest.mark.parametrize("data", CONNECTIONS.values(), ids=CONNECTIONS)

@@ -1,7 +1,7 @@
 """The failure catalogue: each entry triggered for real, then shown on a page.
 
 Every trigger drives lib/ against a sandbox on 127.0.0.1 (or `responses` where the
-sandbox cannot produce the answer), and the test checks both the catalogue key
+sandbox cannot produce the response), and the test checks both the catalogue key
 `diagnose` picks and that a page shows the entry's title and next step.
 """
 

@@ -1057,7 +1057,7 @@ def test_practice_not_shared_stops_the_consent():
     assert any("works only for its owner" in plain(e.value) for e in at.error)
 
 
-def test_request_log_lists_the_calls_of_a_page_that_stopped():
+def test_request_log_after_early_stop():
     connect_through_callback()
     trigger_practice_failure("outage")
     at = run_page("views/jira.py")
@@ -1075,7 +1075,7 @@ def test_connection_page_after_sandbox_restart_calls_nothing():
     assert not at.exception
     assert any("restarted" in plain(w.value) for w in at.warning)
     assert not at.error
-    assert [m.value for m in at.metric][0] == "no longer valid"
+    assert at.metric[0].value == "no longer valid"
 
 
 def test_api_console_names_a_missing_scope():

@@ -70,7 +70,7 @@ MAX_FRAMES = 30
 def frame(source, build_rows: Callable[[], list[dict]]):
     """Return a table's rows as a pandas DataFrame, built once per cached result.
 
-    `source` is the cached result the rows come from; while the same object (of
+    `source` is the cached result the rows come from. While the same object (of
     the same length, for lists that grow) is passed, the DataFrame is reused, so
     a rerun does not convert the rows again.
     """

@@ -123,7 +123,7 @@ async def authorize_page(request: Request) -> Response:
 
     if not client.sharing and not sandbox.config.app_owner_signed_in:
         # NOTE: Atlassian documents that an app in development mode works only for
-        # its owner, not the error it shows to others; this error is a stand-in.
+        # its owner, but not the error it shows others, so this error is a stand-in.
         description = (
             "This app is in development mode and not shared: only its owner can "
             "authorize it"
